@@ -1,0 +1,88 @@
+"""mediamon_ingest: sources -> discover -> fetch -> extract and load -> exact dedupe.
+
+Wiring only: every task calls one function of ``mediamon.pipeline``. XCom carries source ids,
+URL-id batches and counts, never page bodies. The last task publishes the run's counts on the
+``mediamon_articles`` asset, so they show in the UI and can trigger the report DAG.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from mediamon_airflow import ARTICLES_ASSET_URI, FETCH_POOL, settings
+
+articles = Asset(name="mediamon_articles", uri=ARTICLES_ASSET_URI)
+
+
+@dag(
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    tags=["mediamon"],
+    doc_md=__doc__,
+)
+def mediamon_ingest():
+    @task
+    def sync_sources() -> list[str]:
+        from mediamon import pipeline
+
+        return pipeline.sync_sources(settings())["source_ids"]
+
+    @task(map_index_template="{{ task.op_kwargs['source_id'] }}")
+    def discover(source_id: str) -> dict:
+        from mediamon import pipeline
+
+        return pipeline.discover_source(settings(), source_id)
+
+    # all_done: one source's failed discovery must not stop the others' pages.
+    @task(trigger_rule="all_done")
+    def plan_fetch() -> list[list[int]]:
+        from mediamon import pipeline
+
+        return pipeline.plan_fetch(settings())
+
+    @task(pool=FETCH_POOL)
+    def fetch(url_ids: list[int]) -> dict:
+        from mediamon import pipeline
+
+        return pipeline.fetch_batch(settings(), url_ids)
+
+    @task(trigger_rule="all_done")
+    def extract_and_load() -> dict:
+        from mediamon import pipeline
+
+        return pipeline.extract_pages(settings())
+
+    # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
+    @task(outlets=[articles], trigger_rule="none_failed")
+    def dedupe(discovered: list[dict], fetched: list[dict], extracted: dict, *, outlet_events=None) -> dict:
+        from mediamon import pipeline
+
+        linked = pipeline.link_exact_duplicates(settings())
+        counts = {
+            "discovered": sum(d["new_urls"] for d in discovered),
+            "not_modified": sum(d["not_modified"] for d in discovered),
+            "fetched": sum(f["fetched"] for f in fetched),
+            "failed": sum(f["failed"] for f in fetched),
+            "extracted": extracted["pages"],
+            "new_articles": extracted["new_articles"],
+            "duplicates": linked["duplicates"],
+        }
+        outlet_events[articles].extra = counts
+        print("mediamon_ingest counts:", counts)
+        return counts
+
+    discovered = discover.expand(source_id=sync_sources())
+    batches = plan_fetch()
+    discovered >> batches
+    fetched = fetch.expand(url_ids=batches)
+    extracted = extract_and_load()
+    fetched >> extracted
+    dedupe(discovered, fetched, extracted)
+
+
+mediamon_ingest()

@@ -1,0 +1,147 @@
+"""``mediamon``: the command line. Every command calls the same library functions the DAGs call."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from mediamon.errors import ConfigError
+from mediamon.settings import Settings
+
+log = logging.getLogger("mediamon")
+
+EXAMPLE_QUERY = ("SELECT site, count(*) AS articles, max(published_at) AS latest "
+                 "FROM articles GROUP BY site ORDER BY articles DESC;")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mediamon", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply pending migrations from sql/migrations")
+    db.add_parser("url", help="print the database URL (starts the embedded server if needed)")
+    db.add_parser("stop", help="stop the embedded PostgreSQL server if it runs")
+
+    sources = commands.add_parser("sources", help="the source list").add_subparsers(dest="sources_command", required=True)
+    check = sources.add_parser("check", help="validate the source file and print its sources")
+    check.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
+
+    demo = commands.add_parser("demo-site", help="serve the offline demo news site on 127.0.0.1")
+    demo.add_argument("--news-port", type=int, default=8701)
+    demo.add_argument("--repost-port", type=int, default=8702)
+
+    ingest = commands.add_parser("ingest", help="run the ingest steps in-process, without a scheduler")
+    ingest.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
+
+    extract = commands.add_parser("extract", help="extract one HTML file and print the result")
+    extract.add_argument("file", type=Path)
+    extract.add_argument("--url", help="the page's URL (helps metadata and relative links)")
+    extract.add_argument("--json", action="store_true", help="print one JSON object")
+
+    run = commands.add_parser("run", help="what `make run` does: database, demo site, the ingest DAG in Airflow")
+    run.add_argument("--no-airflow", action="store_true", help="run the steps in-process instead of `airflow dags test`")
+
+    evaluate = commands.add_parser("eval", help="score a stage against labelled data").add_subparsers(dest="eval_command", required=True)
+    eval_extract = evaluate.add_parser("extract", help="score extraction on DIR/html + DIR/truth")
+    eval_extract.add_argument("directory", type=Path)
+    eval_extract.add_argument("--json", action="store_true")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    if getattr(args, "sources", None):
+        settings = replace(settings, sources_file=args.sources)
+    try:
+        return COMMANDS[args.command](args, settings) or 0
+    except ConfigError as exc:
+        print(f"mediamon: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _db(args, settings: Settings) -> int:
+    from mediamon import db, pipeline
+
+    if args.db_command == "upgrade":
+        applied = pipeline.migrate(settings)
+        print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    elif args.db_command == "stop":
+        print("embedded PostgreSQL stopped" if db.stop_embedded(settings) else "embedded PostgreSQL was not running")
+    else:
+        print(db.redact(db.database_url(settings)))
+    return 0
+
+
+def _sources(args, settings: Settings) -> int:
+    from mediamon.sources import load_sources
+
+    found = load_sources(settings.sources_file)
+    for source in found:
+        print(f"{source.source_id:28} {source.kind:8} {source.language:3} {source.url}")
+    print(f"{settings.sources_file}: {len(found)} sources OK")
+    return 0
+
+
+def _demo_site(args, settings: Settings) -> int:
+    import time
+
+    from mediamon.demo_site import DemoSite
+
+    with DemoSite(news_port=args.news_port, repost_port=args.repost_port) as site:
+        print(f"demo site: {site.news_url} (news) and {site.repost_url} (reposts); Ctrl-C stops it", flush=True)
+        while True:
+            time.sleep(3600)
+
+
+def _ingest(args, settings: Settings) -> int:
+    from mediamon import pipeline
+
+    counts = pipeline.ingest(settings)
+    print(pipeline.format_summary(pipeline.summary(settings)))
+    print("run: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+def _extract(args, settings: Settings) -> int:
+    from mediamon.extract import extract
+
+    result = extract(args.file.read_bytes(), url=args.url, settings=settings.extract)
+    if args.json:
+        print(json.dumps(result.to_json_dict(), ensure_ascii=False))
+    else:
+        print(result.title or "(no title)")
+        print(f"published_at={result.published_at} author={result.author} lang={result.lang}")
+        print()
+        print(result.text or f"(no article: {result.failure_reason})")
+    return 0
+
+
+def _run(args, settings: Settings) -> int:
+    from mediamon.runner import run_demo
+
+    return run_demo(settings, use_airflow=not args.no_airflow)
+
+
+def _eval(args, settings: Settings) -> int:
+    if args.eval_command == "extract":
+        from mediamon.evaluation.extract import evaluate_extract, format_extract_report
+
+        result = evaluate_extract(args.directory)
+        print(json.dumps(result, ensure_ascii=False, default=str) if args.json else format_extract_report(result))
+    return 0
+
+
+COMMANDS = {"db": _db, "sources": _sources, "demo-site": _demo_site, "ingest": _ingest,
+            "extract": _extract, "run": _run, "eval": _eval}
+
+if __name__ == "__main__":
+    sys.exit(main())

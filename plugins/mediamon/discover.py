@@ -1,0 +1,177 @@
+"""Discover article URLs from feeds, sitemaps and listing pages, and canonicalize them.
+
+Parsing is pure: these functions take a document's bytes and return links. Network access and
+conditional GET belong to the pipeline, which hands the bytes in. XML is parsed with entity
+resolution and network access off, and every document yields at most ``max_links`` links.
+
+trafilatura's own feed and sitemap helpers were tried first; they drop links whose host is an IP
+literal (so they cannot crawl the local demo site) and they fetch by themselves, around the
+address guard. courlan (trafilatura's URL library) still does the URL normalization.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import courlan
+import lxml.etree
+import lxml.html
+
+SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+ATOM_NS = "{http://www.w3.org/2005/Atom}"
+NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
+_XML_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+# Path shapes that mark an article rather than a section, tag or pager page.
+_ARTICLE_PATH = re.compile(r"(\d{4}[-/]?\d{2}|\d{5,}|\.s?html?$|/(article|news|content|detail|a)/)", re.I)
+_NAVIGATION_CONTAINERS = ("nav", "header", "footer", "aside")
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    title: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one document yielded: article links and, for sitemap indexes, child sitemaps."""
+
+    links: list[Link]
+    sitemaps: list[str]
+
+
+class NotAFeed(ValueError):
+    """The document is not parseable as the kind of document expected."""
+
+
+def canonical_url(url: str, base: str | None = None) -> str | None:
+    """Normalize a URL for the frontier: absolute, lower-case host, no fragment, no tracking
+    parameters, default port dropped. Returns None for URLs that cannot be crawled."""
+    if base:
+        url = urljoin(base, url.strip())
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        return courlan.normalize_url(url, strict=True)
+    except (ValueError, AttributeError):
+        return None
+
+
+def parse_feed(body: bytes, base_url: str, max_links: int) -> Discovery:
+    """Links from an RSS 2.0, RSS 1.0/RDF or Atom feed."""
+    root = _xml_root(body)
+    links: list[Link] = []
+    for item in root.iter("item", "{http://purl.org/rss/1.0/}item", f"{ATOM_NS}entry"):
+        if len(links) >= max_links:
+            break
+        href = _text(item, "link", "{http://purl.org/rss/1.0/}link")
+        if href is None:
+            for node in item.iter(f"{ATOM_NS}link"):
+                if node.get("rel", "alternate") == "alternate" and node.get("href"):
+                    href = node.get("href")
+                    break
+        url = canonical_url(href, base_url) if href else None
+        if url:
+            links.append(Link(url, _text(item, "title", f"{ATOM_NS}title"),
+                              _date(_text(item, "pubDate", f"{ATOM_NS}published", f"{ATOM_NS}updated",
+                                          "{http://purl.org/dc/elements/1.1/}date"))))
+    if not links and root.tag not in ("rss", f"{ATOM_NS}feed") and not root.tag.endswith("RDF"):
+        raise NotAFeed(f"root element <{root.tag}> is not a feed")
+    return Discovery(links, [])
+
+
+def parse_sitemap(body: bytes, base_url: str, max_links: int) -> Discovery:
+    """Links from a sitemap, a news sitemap or a sitemap index (whose children are returned)."""
+    root = _xml_root(body)
+    local = root.tag.rsplit("}", 1)[-1]
+    if local == "sitemapindex":
+        children = [canonical_url(loc.text or "", base_url)
+                    for loc in root.iter(f"{SITEMAP_NS}loc", "loc")][:max_links]
+        return Discovery([], [c for c in children if c])
+    if local != "urlset":
+        raise NotAFeed(f"root element <{local}> is not a sitemap")
+    links = []
+    for entry in root.iter(f"{SITEMAP_NS}url", "url"):
+        if len(links) >= max_links:
+            break
+        url = canonical_url(_text(entry, f"{SITEMAP_NS}loc", "loc") or "", base_url)
+        if url:
+            links.append(Link(url, _text(entry, f".//{NEWS_NS}title"),
+                              _date(_text(entry, f".//{NEWS_NS}publication_date", f"{SITEMAP_NS}lastmod"))))
+    return Discovery(links, [])
+
+
+def parse_listing(html: str, base_url: str, max_links: int) -> Discovery:
+    """Article links on a section page, without navigation.
+
+    A link counts as an article when it stays on the listing's host, sits outside nav, header,
+    footer and aside, has an article-shaped path (a date, a long id or a page extension) and an
+    anchor text long enough to be a headline.
+    """
+    try:
+        root = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise NotAFeed(f"unparseable listing page: {exc}") from None
+    host = urlsplit(base_url).netloc.lower()
+    links, seen = [], set()
+    for anchor in root.iter("a"):
+        if len(links) >= max_links:
+            break
+        href = anchor.get("href")
+        title = " ".join(anchor.text_content().split())
+        if not href or len(title) < 6 or _inside_navigation(anchor):
+            continue
+        url = canonical_url(href, base_url)
+        if not url or urlsplit(url).netloc.lower() != host or url in seen:
+            continue
+        if not _ARTICLE_PATH.search(urlsplit(url).path) or courlan.is_navigation_page(url):
+            continue
+        seen.add(url)
+        links.append(Link(url, title))
+    return Discovery(links, [])
+
+
+def _inside_navigation(element) -> bool:
+    for parent in element.iterancestors():
+        if parent.tag in _NAVIGATION_CONTAINERS:
+            return True
+        marker = f"{parent.get('class', '')} {parent.get('id', '')}".lower()
+        if any(word in marker for word in ("nav", "menu", "breadcrumb", "footer", "header")):
+            return True
+    return False
+
+
+def _xml_root(body: bytes):
+    try:
+        root = lxml.etree.fromstring(body.lstrip(), _XML_PARSER)
+    except lxml.etree.XMLSyntaxError as exc:
+        raise NotAFeed(f"malformed XML: {exc}") from None
+    if root is None:
+        raise NotAFeed("malformed XML: no root element")
+    return root
+
+
+def _text(element, *paths: str) -> str | None:
+    for path in paths:
+        found = element.find(path)
+        if found is not None and (found.text or "").strip():
+            return found.text.strip()
+    return None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

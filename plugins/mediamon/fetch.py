@@ -1,0 +1,349 @@
+"""Fetch: polite, bounded HTTP with ``requests``.
+
+:class:`Fetcher` follows redirects itself so that every hop passes the same checks: the address
+guard, robots.txt and the per-host delay. Bodies are streamed and cut off at a size cap and a
+wall-clock deadline, so a hostile server can neither fill memory nor hold a worker.
+
+The address guard (:class:`AddressPolicy`) runs twice: once on the URL before any request, for a
+clear refusal reason, and again inside the connection, on the very addresses the socket is about
+to use, so DNS answers that change between the two checks (rebinding) cannot slip through.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import socket
+import time
+import urllib.robotparser
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Callable, Iterable
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3 import connection as urllib3_connection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from mediamon.settings import FetchSettings
+
+log = logging.getLogger(__name__)
+
+Resolver = Callable[[str, int], list[str]]
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+RETRY_STATUSES = (500, 502, 503, 504)
+
+
+class FetchError(Exception):
+    """A URL could not be fetched. ``reason`` is a short code stored with the URL.
+
+    ``temporary`` errors (timeouts, 5xx, 429) may succeed on a later run; the others will not.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, temporary: bool = False, status: int | None = None):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason, self.detail, self.temporary, self.status = reason, detail, temporary, status
+
+
+class BlockedAddress(FetchError):
+    def __init__(self, detail: str):
+        super().__init__("blocked_address", detail)
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def is_public_address(address: str) -> bool:
+    """True for globally routable unicast addresses; False for private, loopback, link-local,
+    multicast, reserved and unspecified ones, including IPv4 addresses mapped into IPv6."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses a source may connect to.
+
+    Public addresses are always allowed. Anything else is refused unless the exact ``host:port``
+    the URL names is in ``allow_private``; an allowed ``127.0.0.1:8701`` does not allow
+    ``127.0.0.2:8701``, ``[::1]:8701`` or ``2130706433:8701``.
+    """
+
+    allow_private: frozenset[str] = frozenset()
+    resolver: Resolver = system_resolver
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to for ``host:port``; raises :class:`BlockedAddress`."""
+        host = host.strip("[]").lower()
+        try:
+            resolved = self.resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise FetchError("dns_error", f"{host}: {exc}", temporary=True) from None
+        if not resolved:
+            raise FetchError("dns_error", f"{host}: no address", temporary=True)
+        if _authority(host, port) in self.allow_private:
+            return resolved
+        for address in resolved:
+            if not is_public_address(address):
+                raise BlockedAddress(f"{host}:{port} resolves to non-public address {address}")
+        return resolved
+
+    def check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("bad_url", url)
+        self.addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def _authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _guarded_session(policy: AddressPolicy, user_agent: str) -> requests.Session:
+    """A session whose every new connection re-checks, and then uses, the vetted addresses."""
+
+    def new_conn(conn) -> socket.socket:
+        last_error: OSError | None = None
+        for address in policy.addresses(conn.host, conn.port):
+            try:
+                return urllib3_connection.connection.create_connection(
+                    (address, conn.port), conn.timeout, source_address=conn.source_address,
+                    socket_options=conn.socket_options)
+            except OSError as exc:
+                last_error = exc
+        raise urllib3_connection.NewConnectionError(conn, f"cannot connect: {last_error}")
+
+    http_conn = type("GuardedHTTPConnection", (urllib3_connection.HTTPConnection,), {"_new_conn": new_conn})
+    https_conn = type("GuardedHTTPSConnection", (urllib3_connection.HTTPSConnection,), {"_new_conn": new_conn})
+    adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=4)
+    adapter.poolmanager.pool_classes_by_scheme = {
+        "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+    session = requests.Session()
+    # Proxies from the environment would connect on our behalf and bypass the address guard.
+    session.trust_env = False
+    session.headers["User-Agent"] = user_agent
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    not_modified: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    @property
+    def charset(self) -> str | None:
+        for param in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "charset" and value.strip():
+                return value.strip().strip("\"'").lower()
+        return None
+
+
+@dataclass
+class Fetcher:
+    """Fetches URLs for one source. Not thread-safe: use one per worker."""
+
+    settings: FetchSettings = field(default_factory=FetchSettings)
+    allow_private: Iterable[str] = ()
+    crawl_delay_s: float | None = None
+    resolver: Resolver = system_resolver
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        self.policy = AddressPolicy(frozenset(a.lower() for a in self.allow_private), self.resolver)
+        self.session = _guarded_session(self.policy, self.settings.user_agent)
+        self._robots: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None]] = {}
+        self._last_request: dict[str, float] = {}
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            check_robots: bool = True) -> FetchResult:
+        """GET ``url`` following redirects. Raises :class:`FetchError` with a reason code."""
+        headers = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.1"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, seen = url, set()
+        for _ in range(self.settings.max_redirects + 1):
+            if current in seen:
+                raise FetchError("redirect_loop", current)
+            seen.add(current)
+            self.policy.check_url(current)
+            if check_robots and not self._robots_allow(current):
+                raise FetchError("robots_disallowed", current)
+            response = self._request(current, headers)
+            if response.status in REDIRECT_STATUSES and response.headers.get("location"):
+                current = urljoin(current, response.headers["location"])
+                continue
+            if response.status == 304:
+                response.not_modified = True
+                return response
+            if response.status >= 400:
+                raise FetchError(f"http_{response.status}", current, status=response.status,
+                                 temporary=response.status in (408, 425, 429) or response.status >= 500)
+            if not response.body:
+                raise FetchError("empty_body", current, status=response.status)
+            if response.content_type and response.content_type not in self.settings.accepted_content_types:
+                raise FetchError("content_type", response.content_type, status=response.status)
+            return response
+        raise FetchError("too_many_redirects", url)
+
+    # -- one request, with retries ---------------------------------------------------------------
+
+    def _request(self, url: str, headers: dict[str, str]) -> FetchResult:
+        attempt = 0
+        while True:
+            self._wait_turn(url)
+            try:
+                result = self._once(url, headers)
+            except FetchError as exc:
+                if not exc.temporary or attempt >= self.settings.max_retries:
+                    raise
+                self.sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            if result.status in (429, 503) and attempt < self.settings.max_retries:
+                wait = retry_after_seconds(result.headers.get("retry-after"))
+                if wait is not None and wait > self.settings.max_retry_after_s:
+                    return result  # the server asks for longer than we wait; a later run retries
+                self.sleep(wait if wait is not None else self._backoff(attempt))
+                attempt += 1
+                continue
+            if result.status in RETRY_STATUSES and attempt < self.settings.max_retries:
+                self.sleep(self._backoff(attempt))
+                attempt += 1
+                continue
+            return result
+
+    def _backoff(self, attempt: int) -> float:
+        # Jitter keeps many workers from retrying a recovering server in lockstep.
+        return self.settings.backoff_base_s * (2 ** attempt) * (1 + random.random() / 2)
+
+    def _once(self, url: str, headers: dict[str, str], max_bytes: int | None = None) -> FetchResult:
+        cap = max_bytes or self.settings.max_body_bytes
+        deadline = time.monotonic() + self.settings.total_timeout_s
+        try:
+            response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                        timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s))
+        except FetchError:
+            raise
+        except requests.Timeout as exc:
+            raise FetchError("timeout", str(exc), temporary=True) from None
+        except requests.RequestException as exc:
+            cause = exc.__context__
+            while cause is not None and not isinstance(cause, FetchError):
+                cause = cause.__context__
+            if isinstance(cause, FetchError):
+                raise cause from None
+            raise FetchError("connection_error", str(exc), temporary=True) from None
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise FetchError("too_large", f"content-length {declared} > {cap}")
+            chunks, size = [], 0
+            while True:
+                # read1 returns what has arrived (decompressed), so a dripping server cannot
+                # stall us past the deadline inside one large read.
+                chunk = response.raw.read1(16384, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError("too_large", f"body over {cap} bytes")
+                if time.monotonic() > deadline:
+                    raise FetchError("timeout", f"body not complete after {self.settings.total_timeout_s}s",
+                                     temporary=True)
+                chunks.append(chunk)
+        except FetchError:
+            raise
+        except (requests.RequestException, OSError, Exception) as exc:  # urllib3 protocol/decode errors
+            if "timed out" in str(exc).lower():
+                raise FetchError("timeout", str(exc), temporary=True) from None
+            raise FetchError("connection_error", f"body: {exc}", temporary=True) from None
+        finally:
+            response.close()
+        return FetchResult(url=url, final_url=url, status=response.status_code,
+                           headers={k.lower(): v for k, v in response.headers.items()},
+                           body=b"".join(chunks))
+
+    # -- politeness ------------------------------------------------------------------------------
+
+    def _wait_turn(self, url: str) -> None:
+        host = urlsplit(url).netloc.lower()
+        delay = self.settings.min_host_delay_s if self.crawl_delay_s is None else self.crawl_delay_s
+        robots = self._robots.get(host)
+        if robots and robots[1] is not None:
+            delay = max(delay, float(robots[1].crawl_delay(self.settings.user_agent) or 0))
+        last = self._last_request.get(host)
+        if last is not None:
+            wait = last + delay - time.monotonic()
+            if wait > 0:
+                self.sleep(wait)
+        self._last_request[host] = time.monotonic()
+
+    def _robots_allow(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = parts.netloc.lower()
+        cached = self._robots.get(host)
+        if cached is None or time.monotonic() - cached[0] > self.settings.robots_cache_ttl_s:
+            cached = (time.monotonic(), self._load_robots(f"{parts.scheme}://{parts.netloc}/robots.txt"))
+            self._robots[host] = cached
+        parser = cached[1]
+        return True if parser is None else parser.can_fetch(self.settings.user_agent, url)
+
+    def _load_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | None:
+        """Parse robots.txt; None means "no rules" (absent). Unreachable robots is a temporary error."""
+        self._wait_turn(robots_url)
+        try:
+            result = self._once(robots_url, {"Accept": "text/plain"}, max_bytes=512 * 1024)
+        except FetchError as exc:
+            if exc.reason == "too_large":
+                return None
+            raise FetchError("robots_unavailable", f"{robots_url}: {exc}", temporary=True) from None
+        if 400 <= result.status < 500 or result.status in REDIRECT_STATUSES:
+            return None
+        if result.status >= 500:
+            raise FetchError("robots_unavailable", f"{robots_url}: HTTP {result.status}", temporary=True)
+        parser = urllib.robotparser.RobotFileParser(robots_url)
+        parser.parse(result.body.decode("utf-8", "replace").splitlines())
+        return parser
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,94 @@
+"""``make run``: the whole demo on one machine, through real Airflow.
+
+Starts (or reuses) the embedded PostgreSQL unless ``MEDIAMON_DATABASE_URL`` is set, migrates, serves
+the offline demo site on 127.0.0.1, then runs ``airflow dags test mediamon_ingest`` with a
+project-local ``AIRFLOW_HOME`` whose metadata lives in a sibling database on the same server.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from mediamon import db, pipeline
+from mediamon.cli import EXAMPLE_QUERY
+from mediamon.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_PORTS = (8701, 8702)
+
+
+def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]:
+    """Environment for Airflow commands: project-local home, our dags and plugins, metadata in
+    database ``<name>_airflow`` next to the mediamon database."""
+    url = make_url(database_url)
+    airflow_db = f"{url.database}_airflow"
+    db.ensure_database(url.set(database="postgres").render_as_string(hide_password=False), airflow_db)
+    airflow_home = settings.state_dir / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.set(database=airflow_db).render_as_string(hide_password=False),
+        "MEDIAMON_DATABASE_URL": database_url,
+        "MEDIAMON_SOURCES": str(settings.sources_file),
+        "MEDIAMON_HOME": str(settings.state_dir),
+    })
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, quiet: bool = False) -> None:
+    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    log.info("$ airflow %s", " ".join(args))
+    completed = subprocess.run([binary, *args], env=env, text=True,
+                               stdout=subprocess.PIPE if quiet else None,
+                               stderr=subprocess.STDOUT if quiet else None)
+    if completed.returncode != 0:
+        if quiet:
+            sys.stderr.write(completed.stdout[-4000:])
+        raise SystemExit(f"mediamon: `airflow {' '.join(args)}` failed with exit code {completed.returncode}")
+
+
+def prepare_airflow(settings: Settings, database_url: str) -> dict[str, str]:
+    env = airflow_environment(settings, database_url)
+    airflow(env, "db", "migrate", quiet=True)
+    airflow(env, "pools", "set", "mediamon_fetch", "4", "bounds concurrent mediamon fetch batches", quiet=True)
+    return env
+
+
+def run_demo(settings: Settings, use_airflow: bool = True) -> int:
+    from mediamon.demo_site import DemoSite
+
+    database_url = db.database_url(settings, keep_running=True)
+    pipeline.migrate(settings)
+    try:
+        site = DemoSite(news_port=DEMO_PORTS[0], repost_port=DEMO_PORTS[1]).start()
+    except OSError as exc:
+        raise SystemExit(f"mediamon: cannot serve the demo site on ports {DEMO_PORTS}: {exc}") from None
+    try:
+        print(f"demo site: {site.news_url} and {site.repost_url}", flush=True)
+        if use_airflow:
+            env = prepare_airflow(settings, database_url)
+            airflow(env, "dags", "test", "mediamon_ingest")
+        else:
+            pipeline.ingest(settings)
+    finally:
+        site.stop()
+    print()
+    print(pipeline.format_summary(pipeline.summary(settings)))
+    print()
+    print("Query the articles:")
+    print(f"  {db.psql_command(database_url)} -c \"{EXAMPLE_QUERY}\"")
+    if not settings.database_url:
+        print("The embedded PostgreSQL keeps running for your queries; `make stop` stops it.")
+    return 0

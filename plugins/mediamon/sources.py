@@ -1,0 +1,141 @@
+"""The source list: load and validate ``seeds/sources.yaml`` (or ``$MEDIAMON_SOURCES``).
+
+A source is where discovery starts: a feed, a sitemap, a listing page or one article page.
+Validation happens on load and every problem is reported as a :class:`ConfigError` naming the
+file, the line, the source and the field.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from mediamon.errors import ConfigError
+
+KINDS = ("rss", "atom", "sitemap", "listing", "page")
+REQUIRED = ("id", "name", "language", "kind", "url")
+OPTIONAL = ("crawl_delay_s", "max_pages", "allow_private", "enabled", "notes")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source.
+
+    ``allow_private`` lists exact ``host:port`` pairs this source may reach even though they are
+    private or loopback addresses. It exists for the offline demo site and tests; production
+    sources leave it empty.
+    """
+
+    source_id: str
+    name: str
+    language: str
+    kind: str
+    url: str
+    crawl_delay_s: float | None = None
+    max_pages: int = 200
+    allow_private: tuple[str, ...] = ()
+    enabled: bool = True
+
+    def settings_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: data[k] for k in ("crawl_delay_s", "max_pages", "allow_private")}
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """Parse and validate a source file. Raises :class:`ConfigError` on the first problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read the source list ({exc.strerror})") from None
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}",
+                          line=mark.line + 1 if mark else None) from None
+    if isinstance(root, yaml.MappingNode):
+        root = _mapping(path, root).get("sources", (None, None))[1]
+    if not isinstance(root, yaml.SequenceNode):
+        raise ConfigError(path, "expected a list of sources (or a mapping with a 'sources' list)",
+                          line=root.start_mark.line + 1 if root is not None else None)
+    sources, seen = [], {}
+    for node in root.value:
+        source = _source(path, node)
+        if source.source_id in seen:
+            raise ConfigError(path, f"duplicate id (first defined on line {seen[source.source_id]})",
+                              line=node.start_mark.line + 1, item=f"source {source.source_id!r}",
+                              field="id")
+        seen[source.source_id] = node.start_mark.line + 1
+        sources.append(source)
+    return sources
+
+
+def _mapping(path: Path, node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(path, "expected a mapping", line=node.start_mark.line + 1)
+    return {key.value: (key, value) for key, value in node.value}
+
+
+def _source(path: Path, node: yaml.Node) -> Source:
+    fields = _mapping(path, node)
+    line = node.start_mark.line + 1
+    source_id = fields["id"][1].value if "id" in fields and isinstance(fields["id"][1], yaml.ScalarNode) else None
+    item = f"source {source_id!r}" if source_id else "a source"
+
+    def fail(field: str, message: str) -> ConfigError:
+        at = fields[field][1].start_mark.line + 1 if field in fields else line
+        return ConfigError(path, message, line=at, item=item, field=field)
+
+    for key in fields:
+        if key not in REQUIRED + OPTIONAL:
+            raise fail(key, f"unknown field (known: {', '.join(REQUIRED + OPTIONAL)})")
+    for key in REQUIRED:
+        if key not in fields:
+            raise fail(key, "missing required field")
+    values = {key: yaml.safe_load(yaml.serialize(value)) for key, (_, value) in fields.items()}
+    for key in REQUIRED:
+        if not isinstance(values[key], str) or not values[key].strip():
+            raise fail(key, "must be a non-empty string")
+    if values["kind"] not in KINDS:
+        raise fail("kind", f"unknown kind {values['kind']!r} (expected one of {', '.join(KINDS)})")
+    problem = url_problem(values["url"])
+    if problem:
+        raise fail("url", problem)
+    delay = values.get("crawl_delay_s")
+    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
+        raise fail("crawl_delay_s", "must be a number of seconds >= 0")
+    max_pages = values.get("max_pages", Source.max_pages)
+    if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
+        raise fail("max_pages", "must be a whole number >= 1")
+    allow = values.get("allow_private") or []
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise fail("allow_private", "must be a list of 'host:port' strings")
+    for entry in allow:
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or "*" in host:
+            raise fail("allow_private", f"{entry!r} is not an exact 'host:port' pair")
+    enabled = values.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail("enabled", "must be true or false")
+    return Source(source_id=values["id"].strip(), name=values["name"].strip(),
+                  language=values["language"].strip(), kind=values["kind"], url=values["url"].strip(),
+                  crawl_delay_s=float(delay) if delay is not None else None, max_pages=max_pages,
+                  allow_private=tuple(a.lower() for a in allow), enabled=enabled)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be crawled, or None if it can."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"invalid URL {url!r}: {exc}"
+    if parts.scheme not in ("http", "https"):
+        return f"invalid URL {url!r}: only http and https are supported"
+    if not parts.hostname:
+        return f"invalid URL {url!r}: no host"
+    return None

@@ -1,0 +1,24 @@
+"""The ingest steps end to end over the demo site, in-process, against real Postgres and HTTP."""
+from __future__ import annotations
+
+from mediamon import pipeline, store
+from conftest import count_rows
+
+
+def test_ingest_loads_demo_articles_and_is_idempotent(demo_settings):
+    first = pipeline.ingest(demo_settings)
+    counts = count_rows(demo_settings)
+    assert first["new_articles"] == counts["articles"] > 5
+    assert counts["urls"] >= counts["pages"] >= counts["articles"]
+    with store.transaction(demo_settings) as conn:
+        sites = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT site FROM articles")}
+        langs = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT lang FROM articles")}
+        no_reason = conn.exec_driver_sql(
+            "SELECT count(*) FROM pages WHERE extract_status = 'no_article' AND extract_reason IS NULL").scalar()
+    assert len(sites) == 2 and "zh" in langs and no_reason == 0
+
+    second = pipeline.ingest(demo_settings)
+    assert count_rows(demo_settings) == counts
+    assert second["discovered"] == 0 and second["new_articles"] == 0
+    # The feeds and sitemaps answered 304 the second time.
+    assert second["not_modified"] >= 3

@@ -1,0 +1,104 @@
+"""The gazetteer: coverage, short forms, English names and the disambiguation rules of issue 4."""
+from mediamon.regions import find_regions, gazetteer, iter_regions
+
+
+def names(text):
+    return [mention.name for mention in find_regions(text)]
+
+
+def codes(text):
+    return [mention.code for mention in find_regions(text)]
+
+
+def test_gazetteer_has_every_level_with_codes_and_parents():
+    regions = {region.code: region for region in iter_regions()}
+    assert len(regions) > 3000
+    assert regions["330000"].level == "province" and regions["330000"].parent_code == ""
+    assert regions["330800"].name == "衢州市" and regions["330800"].parent_code == "330000"
+    assert regions["320583"].level == "county" and regions["320583"].parent_code == "320500"
+    # Districts of a municipality hang directly under it.
+    assert regions["310115"].name == "浦东新区" and regions["310115"].parent_code == "310000"
+    assert all(len(code) == 6 and code.isdigit() for code in regions)
+    assert all(region.parent_code in regions for region in regions.values() if region.parent_code)
+
+
+def test_full_names_short_forms_and_abbreviations():
+    assert codes("衢州市") == ["330800"] and codes("衢州") == ["330800"]
+    assert names("长沙") == ["长沙市"]
+    assert names("玉树州") == ["玉树藏族自治州"]
+    assert names("沪苏浙皖") == ["上海市", "江苏省", "浙江省", "安徽省"]
+    assert names("湘鄂赣三省") == ["湖南省", "湖北省", "江西省"]
+    assert names("对口援疆") == ["新疆维吾尔自治区"]
+
+
+def test_english_names():
+    assert names("Quzhou, Yushu and Changsha") == ["衢州市", "玉树藏族自治州", "长沙市"]
+    assert names("Inner Mongolia and Shaanxi") == ["内蒙古自治区", "陕西省"]
+    # Inside a longer word a pinyin name is not a place.
+    assert names("Changshai") == []
+
+
+def test_traditional_chinese_is_matched():
+    assert names("粵港澳大灣區與廣州") == ["广东省", "香港特别行政区", "澳门特别行政区", "广州市"]
+
+
+def test_street_is_not_the_city():
+    assert names("游客在南京路步行街购物") == []
+    assert names("南京东路上人来人往") == []
+    assert names("a walk along Nanjing Road") == []
+    assert names("南京与上海签约") == ["南京市", "上海市"]
+
+
+def test_mountain_is_not_the_city():
+    assert names("游客登黄山观日出") == []
+    assert names("黄山风景区迎来客流高峰") == []
+    assert names("Mount Huangshan at dawn") == []
+    assert names("衢州、黄山、南平、上饶四地市") == ["衢州市", "黄山市", "南平市", "上饶市"]
+    # 泰山区 and 峨眉山市 are counties: the bare mountain name is weak and needs an anchor.
+    assert names("登泰山") == [] and names("峨眉山") == []
+    assert names("峨眉山市") == ["峨眉山市"]
+
+
+def test_short_forms_inside_longer_words():
+    assert names("湘菜馆开业") == []
+    assert names("沪深300指数上涨") == []
+    assert names("京剧名家演出") == []
+    assert names("迈上新台阶") == []
+    assert names("京津冀协同发展") == ["北京市", "天津市", "河北省"]
+
+
+def test_common_word_short_forms_need_an_anchor():
+    assert names("中山大学的学者") == []
+    assert names("朝阳产业") == []
+    assert names("广东中山") == ["广东省", "中山市"]
+    assert codes("北京朝阳") == ["110000", "110105"]
+
+
+def test_county_short_forms_need_the_parent_or_full_name():
+    assert names("公安部门") == []
+    assert names("苏州昆山") == ["苏州市", "昆山市"]
+    assert names("青浦区、昆山市、吴江区和嘉善县;青浦昆山") == ["青浦区", "昆山市", "吴江区", "嘉善县"]
+    assert find_regions("青浦区与青浦")[0].count == 2
+
+
+def test_new_areas_and_development_zones():
+    assert names("浦东新区") == ["浦东新区"]
+    # 两江新区 is a national new area inside 重庆, not a county of its own.
+    assert names("两江新区") == []
+    assert names("重庆两江新区") == ["重庆市"]
+    assert names("南京江北新区") == ["南京市"]
+    assert names("昆山经济技术开发区") == []
+    assert names("江苏昆山经济技术开发区") == ["江苏省"]
+    assert names("苏州昆山经济技术开发区") == ["苏州市", "昆山市"]
+
+
+def test_province_short_form_beats_a_county_of_the_same_name():
+    assert names("北京、天津、河北中部有暴雨") == ["北京市", "天津市", "河北省"]
+
+
+def test_normalize_code_lifts_to_prefecture_or_province():
+    regions = gazetteer()
+    assert regions.normalize_code("320583", "prefecture") == "320500"
+    assert regions.normalize_code("320583", "province") == "320000"
+    assert regions.normalize_code("310118", "prefecture") == "310000"
+    assert regions.normalize_code("330000", "prefecture") == "330000"
