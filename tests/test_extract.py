@@ -246,3 +246,20 @@ def test_clean_lines_drops_site_chrome_but_keeps_table_rows_and_sentences():
     kept, harvest = clean_lines(text, ExtractSettings())
     assert kept == ["两地签署合作框架协议，共建产业园区。", "收藏家捐出百件藏品", "| 2023 | 246.79亿元 | 15.3% |"]
     assert harvest.original_title == "两地共建产业园"
+
+
+def test_wechat_style_section_paragraphs_are_extracted():
+    paragraphs = [line for line in (FIXTURES.parent.parent.parent / "seeds").glob("001_*.txt").__next__()
+                  .read_text(encoding="utf-8").splitlines() if line.strip()][:4]
+    sections = "".join(
+        f'<section style="margin-bottom: 15px;"><span style="font-size: 15px;">{text}</span></section>'
+        for text in paragraphs
+    )
+    html = ('<html><head><title>北京玉树对口支援对接会</title></head><body><div id="js_article">'
+            '<h1>北京玉树对口支援对接会</h1><div class="profile">微信号 example 功能介绍 地方新闻</div>'
+            f'<div id="js_content">{sections}</div></div></body></html>')
+    result = extract(html)
+    assert result.failure_reason is None
+    assert result.text.splitlines() == paragraphs
+    disabled = extract(html, settings=ExtractSettings(inline_block_tags=()))
+    assert len(disabled.text) < len(result.text) / 2  # what trafilatura alone makes of such a page

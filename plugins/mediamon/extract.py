@@ -212,6 +212,21 @@ def unwrap_layout_tables(tree: lxml.html.HtmlElement, max_cell_chars: int) -> No
                 element.tag = "div"
 
 
+_INLINE_TAGS = frozenset({"span", "strong", "b", "em", "i", "u", "font", "a", "br", "img", "sup", "sub", "small"})
+
+
+def paragraphs_from_inline_blocks(tree: lxml.html.HtmlElement, tags: tuple[str, ...]) -> None:
+    """Rename, in place, ``tags`` elements that hold text and only inline children to ``p``.
+
+    WeChat-style editors write each paragraph as ``<section><span>text</span></section>``;
+    trafilatura looks for paragraphs in ``p`` elements and misses such articles entirely.
+    """
+    for element in tree.iter(*tags):
+        children_inline = all(isinstance(child.tag, str) and child.tag in _INLINE_TAGS for child in element)
+        if children_inline and element.text_content().strip():
+            element.tag = "p"
+
+
 @lru_cache(maxsize=8)
 def _trafilatura_config(settings: ExtractSettings) -> ConfigParser:
     config = use_config()
@@ -747,6 +762,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     cjk = detect_lang(page_text) in _CJK_LANGS
     if settings.unwrap_layout_tables:
         unwrap_layout_tables(tree, settings.max_data_cell_chars)
+    paragraphs_from_inline_blocks(tree, settings.inline_block_tags)
     lines, harvest = clean_lines(_main_text(tree, url, settings, cjk), settings)
     main_lines, translation_lines = split_translation(lines)
     result.text = "\n".join(main_lines)

@@ -48,6 +48,8 @@ class ExtractSettings:
     # Layout tables (nesting a table, or with a cell longer than max_data_cell_chars) become divs.
     unwrap_layout_tables: bool = True
     max_data_cell_chars: int = 200
+    # Elements of these tags holding only inline markup are paragraphs (WeChat-style <section>).
+    inline_block_tags: tuple[str, ...] = ("section",)
     # Share of undecodable characters a charset may leave and still count as the page's charset.
     decode_error_tolerance: float = 0.001
     # Lines up to this length may be dropped as chrome (source, byline, share, date lines).
