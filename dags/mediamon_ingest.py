@@ -1,4 +1,4 @@
-"""mediamon_ingest: sources -> discover -> fetch -> extract and load -> exact dedupe.
+"""mediamon_ingest: sources -> discover -> fetch -> extract and load -> dedupe -> classify.
 
 Wiring only: every task calls one function of ``mediamon.pipeline``. XCom carries source ids,
 URL-id batches and counts, never page bodies. The last task publishes the run's counts on the
@@ -57,12 +57,22 @@ def mediamon_ingest():
 
         return pipeline.extract_pages(settings())
 
-    # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
-    @task(outlets=[articles], trigger_rule="none_failed")
-    def dedupe(discovered: list[dict], fetched: list[dict], extracted: dict, *, outlet_events=None) -> dict:
+    @task(trigger_rule="none_failed")
+    def dedupe() -> dict:
         from mediamon import pipeline
 
-        linked = pipeline.link_exact_duplicates(settings())
+        return pipeline.link_exact_duplicates(settings())
+
+    # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
+    @task(outlets=[articles], trigger_rule="none_failed")
+    def classify(discovered: list[dict], fetched: list[dict], extracted: dict, deduped: dict,
+                 *, outlet_events=None) -> dict:
+        from mediamon import pipeline
+
+        classified = pipeline.classify_articles(settings())
+        # Index rather than iterate: iterating a mapped task's results probes past the end.
+        discovered = [discovered[i] for i in range(len(discovered))]
+        fetched = [fetched[i] for i in range(len(fetched))]
         counts = {
             "discovered": sum(d["new_urls"] for d in discovered),
             "not_modified": sum(d["not_modified"] for d in discovered),
@@ -70,7 +80,8 @@ def mediamon_ingest():
             "failed": sum(f["failed"] for f in fetched),
             "extracted": extracted["pages"],
             "new_articles": extracted["new_articles"],
-            "duplicates": linked["duplicates"],
+            "duplicates": deduped["duplicates"],
+            "relevant": classified["relevant"],
         }
         outlet_events[articles].extra = counts
         print("mediamon_ingest counts:", counts)
@@ -82,7 +93,9 @@ def mediamon_ingest():
     fetched = fetch.expand(url_ids=batches)
     extracted = extract_and_load()
     fetched >> extracted
-    dedupe(discovered, fetched, extracted)
+    deduped = dedupe()
+    extracted >> deduped
+    classify(discovered, fetched, extracted, deduped)
 
 
 mediamon_ingest()

@@ -40,7 +40,9 @@ def test_gb2312_declaration_is_widened_to_gb18030_for_gbk_only_characters():
 
 
 def test_byte_order_mark_and_undeclared_gbk():
-    assert decode_html(b"\xef\xbb\xbf<p>\xe4\xb8\xad</p>") == ("<p>中</p>", "utf-8")
+    assert decode_html(b"\xef\xbb\xbf<p>\xe4\xb8\xad</p>", declared_charset="gbk") == ("<p>中</p>", "utf-8")
+    assert decode_html("\ufeff<p>中</p>".encode("utf-16-le"), declared_charset="utf-8") == ("<p>中</p>", "utf-16-le")
+    assert decode_html('<meta charset="utf-16"><p>中</p>'.encode()) == ('<meta charset="utf-16"><p>中</p>', "utf-8")
     undeclared = ("<p>" + "城市群合作框架协议正式签订。" * 5 + "</p>").encode("gbk")
     assert decode_html(undeclared)[0].startswith("<p>城市群合作")
 
@@ -249,8 +251,8 @@ def test_clean_lines_drops_site_chrome_but_keeps_table_rows_and_sentences():
 
 
 def test_wechat_style_section_paragraphs_are_extracted():
-    paragraphs = [line for line in (FIXTURES.parent.parent.parent / "seeds").glob("001_*.txt").__next__()
-                  .read_text(encoding="utf-8").splitlines() if line.strip()][:4]
+    seed = next((PROJECT_ROOT / "seeds").glob("001_*.txt")).read_text(encoding="utf-8")
+    paragraphs = [line for line in seed.splitlines() if line.strip()][:4]
     sections = "".join(
         f'<section style="margin-bottom: 15px;"><span style="font-size: 15px;">{text}</span></section>'
         for text in paragraphs
@@ -260,6 +262,15 @@ def test_wechat_style_section_paragraphs_are_extracted():
             f'<div id="js_content">{sections}</div></div></body></html>')
     result = extract(html)
     assert result.failure_reason is None
-    assert result.text.splitlines() == paragraphs
-    disabled = extract(html, settings=ExtractSettings(inline_block_tags=()))
-    assert len(disabled.text) < len(result.text) / 2  # what trafilatura alone makes of such a page
+    assert result.text.splitlines() == paragraphs  # without the profile chrome around them
+
+
+def test_trailing_headline_list_is_dropped_but_hard_wrapped_prose_is_kept():
+    article = "长三角四地签署城市管理协作框架协议，推进联合执法与信息共享。"
+    headlines = ["长沙市举办夏季人才招聘会", "湘江新区再添一条城市快速路", "沪苏浙皖签署新一轮合作协议"]
+    kept, _ = clean_lines("\n".join([article, *headlines]), ExtractSettings())
+    assert kept == [article]
+    wrapped = ["会议指出，四地将围绕城市管理中的难点问题开展联合执法。此外，通过", "建立健全协同机制，四地将更好地应对区域发展中的挑战，为市民提供更加",
+               "高效、便捷的服务，推动整个长三角地区的城市发展"]
+    kept, _ = clean_lines("\n".join([article, *wrapped]), ExtractSettings())
+    assert kept == [article, *wrapped]

@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
 
     demo = commands.add_parser("demo-site", help="serve the offline demo news site on 127.0.0.1")
-    demo.add_argument("--news-port", type=int, default=8701)
-    demo.add_argument("--repost-port", type=int, default=8702)
+    demo.add_argument("--news-port", type=int, help="default 8701")
+    demo.add_argument("--repost-port", type=int, help="default 8702")
 
     ingest = commands.add_parser("ingest", help="run the ingest steps in-process, without a scheduler")
     ingest.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
@@ -47,10 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="what `make run` does: database, demo site, the ingest DAG in Airflow")
     run.add_argument("--no-airflow", action="store_true", help="run the steps in-process instead of `airflow dags test`")
 
+    ui = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) on the `make run` setup")
+    ui.add_argument("--port", type=int, default=8080)
+
     evaluate = commands.add_parser("eval", help="score a stage against labelled data").add_subparsers(dest="eval_command", required=True)
     eval_extract = evaluate.add_parser("extract", help="score extraction on DIR/html + DIR/truth")
     eval_extract.add_argument("directory", type=Path)
     eval_extract.add_argument("--json", action="store_true")
+    eval_topic = evaluate.add_parser("topic", help="score topic classification on a labelled JSONL file")
+    eval_topic.add_argument("file", type=Path)
+    eval_topic.add_argument("--topic", default="regional_cooperation", help="topic id (a file in the topics dir)")
+    eval_topic.add_argument("--json", action="store_true")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -96,7 +103,8 @@ def _demo_site(args, settings: Settings) -> int:
 
     from mediamon.demo_site import DemoSite
 
-    with DemoSite(news_port=args.news_port, repost_port=args.repost_port) as site:
+    ports = settings.demo_site
+    with DemoSite(ports.host, args.news_port or ports.news_port, args.repost_port or ports.repost_port) as site:
         print(f"demo site: {site.news_url} (news) and {site.repost_url} (reposts); Ctrl-C stops it", flush=True)
         while True:
             time.sleep(3600)
@@ -131,17 +139,34 @@ def _run(args, settings: Settings) -> int:
     return run_demo(settings, use_airflow=not args.no_airflow)
 
 
+def _airflow(args, settings: Settings) -> int:
+    from mediamon.runner import serve_airflow_ui
+
+    return serve_airflow_ui(settings, port=args.port)
+
+
 def _eval(args, settings: Settings) -> int:
     if args.eval_command == "extract":
         from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 
         result = evaluate_extract(args.directory)
         print(json.dumps(result, ensure_ascii=False, default=str) if args.json else format_extract_report(result))
+    elif args.eval_command == "topic":
+        from mediamon.evaluation.topics import evaluate_topics, format_topics_report
+        from mediamon.topics import load_topic
+
+        topic = load_topic(settings.topics_dir / f"{args.topic}.yaml")
+        result = evaluate_topics(args.file, topic)
+        if args.json:
+            print(json.dumps({k: result[k] for k in ("predictions", "precision", "recall", "f1")},
+                             ensure_ascii=False, default=str))
+        else:
+            print(format_topics_report(result))
     return 0
 
 
 COMMANDS = {"db": _db, "sources": _sources, "demo-site": _demo_site, "ingest": _ingest,
-            "extract": _extract, "run": _run, "eval": _eval}
+            "extract": _extract, "run": _run, "airflow": _airflow, "eval": _eval}
 
 if __name__ == "__main__":
     sys.exit(main())

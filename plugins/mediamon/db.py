@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from mediamon.settings import Settings
 
 log = logging.getLogger(__name__)
+# pgserver narrates every pg_ctl call at INFO, even from atexit handlers after logging shut down.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 APP_DATABASE = "mediamon"
 _embedded = None

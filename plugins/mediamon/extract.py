@@ -20,7 +20,7 @@ import logging
 import re
 from configparser import ConfigParser
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -91,31 +91,33 @@ def _is_utf8_with_multibyte(body: bytes, tolerance: float) -> bool:
 def decode_html(body: bytes, declared_charset: str | None = None, tolerance: float = 0.001) -> tuple[str, str]:
     """Decode raw page bytes, trusting declarations only when they decode cleanly.
 
-    Candidates in order: the HTTP header charset ``declared_charset``, a byte-order mark, the first
+    A byte-order mark decides outright (it cannot be there by accident; WHATWG puts it first too).
+    Otherwise the candidates are, in order: the HTTP header charset ``declared_charset``, the first
     ``<meta charset>`` / ``http-equiv`` declaration, then detection. A legacy declaration is
-    widened to its superset (gb2312/gbk -> gb18030, big5 -> big5hkscs). A candidate is taken only
-    if at most ``tolerance`` of the decoded characters are replacement characters, and a legacy
-    candidate loses to UTF-8 when the bytes are valid UTF-8 with non-ASCII content. Detection tries
-    UTF-8, then charset_normalizer's guess when it is a multi-byte codec, then gb18030 (this is a
-    Chinese-news pipeline), then the guess whatever it is, then UTF-8 with replacement.
+    widened to its superset (gb2312/gbk -> gb18030, big5 -> big5hkscs) and a UTF-16 one without a
+    BOM read as UTF-8. A candidate is taken only if at most ``tolerance`` of the decoded characters
+    are replacement characters, and a legacy candidate loses to UTF-8 when the bytes are valid
+    UTF-8 with non-ASCII content. Detection tries UTF-8, then charset_normalizer's guess when it is
+    a multi-byte CJK codec, then gb18030 (this is a Chinese-news pipeline), then the guess whatever
+    it is, then UTF-8 with replacement characters.
 
     Returns ``(text, codec name)``; never raises.
     """
     if not body:
         return "", "utf-8"
-    bom = next(((mark, codec) for mark, codec in _BOMS if body.startswith(mark)), None)
+    for mark, codec in _BOMS:
+        if body.startswith(mark):
+            return body[len(mark):].decode(codec, "replace"), codec
     meta = _META_CHARSET.search(body[:4096]) or _META_CHARSET.search(body[:65536])
-    declared = [
-        (_codec_name(declared_charset), body),
-        (bom[1], body[len(bom[0]):]) if bom else (None, body),
-        (_codec_name(meta.group(1).decode("ascii", "replace")) if meta else None, body),
-    ]
-    for codec, payload in declared:
+    meta_label = meta.group(1).decode("ascii", "replace") if meta else None
+    for codec in map(_codec_name, (declared_charset, meta_label)):
         if codec is None:
             continue
-        if codec != "utf-8" and not codec.startswith("utf-16") and _is_utf8_with_multibyte(payload, tolerance):
-            return payload.decode("utf-8", "replace"), "utf-8"
-        text = _decode_cleanly(payload, codec, tolerance)
+        if codec.startswith("utf-16"):
+            codec = "utf-8"
+        if codec != "utf-8" and _is_utf8_with_multibyte(body, tolerance):
+            return body.decode("utf-8", "replace"), "utf-8"
+        text = _decode_cleanly(body, codec, tolerance)
         if text is not None:
             return text, codec
     text = _decode_cleanly(body, "utf-8", tolerance)
@@ -123,7 +125,8 @@ def decode_html(body: bytes, declared_charset: str | None = None, tolerance: flo
         return text, "utf-8"
     guess = from_bytes(body).best()
     guessed = _codec_name(guess.encoding) if guess else None
-    for codec in dict.fromkeys(c for c in (guessed if guessed in _MULTIBYTE_CJK else None, "gb18030", guessed) if c):
+    candidates = (guessed if guessed in _MULTIBYTE_CJK else None, "gb18030", guessed)
+    for codec in dict.fromkeys(codec for codec in candidates if codec):
         text = _decode_cleanly(body, codec, tolerance)
         if text is not None:
             return text, codec
@@ -403,7 +406,7 @@ def _drop_menu_runs(lines: list[str], settings: ExtractSettings) -> list[str]:
 def _drop_link_list_tail(lines: list[str], settings: ExtractSettings) -> list[str]:
     """Drop a trailing run of short Chinese lines without sentence punctuation: the headline lists
     (related news, channel picks) that follow an article. Shorter runs are kept: a last byline or
-    a closing caption looks the same."""
+    a closing caption looks the same; so are runs with a full stop inside a line."""
     start = len(lines)
     while (
         start > 0
@@ -412,7 +415,9 @@ def _drop_link_list_tail(lines: list[str], settings: ExtractSettings) -> list[st
         and not _SENTENCE_END.search(lines[start - 1])
     ):
         start -= 1
-    if len(lines) - start >= settings.min_link_list_lines and start > 0:
+    tail = lines[start:]
+    # A full stop inside the run means hard-wrapped prose (old pages break lines at a fixed width).
+    if len(tail) >= settings.min_link_list_lines and start > 0 and not any("。" in line for line in tail):
         return lines[:start]
     return lines
 
@@ -566,7 +571,7 @@ def _page_meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
     """``<meta>`` name/property/itemprop (lower-cased) -> content, first occurrence wins."""
     meta: dict[str, str] = {}
     for element in tree.iter("meta"):
-        key = element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv")
+        key = next(filter(None, map(element.get, ("property", "name", "itemprop", "http-equiv"))), None)
         content = element.get("content")
         if key and content and content.strip():
             meta.setdefault(key.strip().lower(), content.strip())
@@ -592,7 +597,8 @@ def _linked_data(tree: lxml.html.HtmlElement) -> dict[str, str]:
                 continue
             stack.extend(item.get("@graph") or [])
             kinds = item.get("@type") or []
-            kinds = {kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(kind, str)}
+            kinds = {kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds])
+                     if isinstance(kind, str)}
             if kinds & _ARTICLE_TYPES and (item.get("datePublished") or item.get("author")):
                 return {
                     key: value
@@ -772,10 +778,8 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
         result.translation_lang = detect_lang(result.translation)
 
     _harvest_names_from_page(page_text, harvest)
-    result.author = harvest.author or next(
-        filter(None, map(_plausible_author, (linked.get("author"), *(meta.get(key) for key in _META_AUTHOR_KEYS)))),
-        None,
-    )
+    declared_authors = (linked.get("author"), *(meta.get(key) for key in _META_AUTHOR_KEYS))
+    result.author = harvest.author or next(filter(None, map(_plausible_author, declared_authors)), None)
     result.editor = harvest.editor
     result.source_attribution = harvest.source_attribution
     result.original_title = harvest.original_title

@@ -7,6 +7,12 @@ wall-clock deadline, so a hostile server can neither fill memory nor hold a work
 The address guard (:class:`AddressPolicy`) runs twice: once on the URL before any request, for a
 clear refusal reason, and again inside the connection, on the very addresses the socket is about
 to use, so DNS answers that change between the two checks (rebinding) cannot slip through.
+
+Hostile servers are bounded as follows. A watchdog shuts the connection down when one request
+(headers and body) outlives ``total_timeout_s``, so dripping headers cannot hold a worker either.
+Compressed bodies are inflated here, not by urllib3, with ``max_length`` so a gzip bomb never
+inflates past the size cap; stacked or unknown encodings are refused. A body whose first bytes
+are binary is refused whatever its content type claims.
 """
 from __future__ import annotations
 
@@ -14,8 +20,11 @@ import ipaddress
 import logging
 import random
 import socket
+import threading
 import time
 import urllib.robotparser
+import weakref
+import zlib
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Callable, Iterable
@@ -104,18 +113,24 @@ def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _guarded_session(policy: AddressPolicy, user_agent: str) -> requests.Session:
-    """A session whose every new connection re-checks, and then uses, the vetted addresses."""
+def _guarded_session(policy: AddressPolicy, user_agent: str, connections: weakref.WeakSet) -> requests.Session:
+    """A session whose every new connection re-checks, and then uses, the vetted addresses.
+
+    Every connection is added to ``connections`` so the fetch watchdog can shut it down.
+    """
 
     def new_conn(conn) -> socket.socket:
         last_error: OSError | None = None
         for address in policy.addresses(conn.host, conn.port):
             try:
-                return urllib3_connection.connection.create_connection(
+                sock = urllib3_connection.connection.create_connection(
                     (address, conn.port), conn.timeout, source_address=conn.source_address,
                     socket_options=conn.socket_options)
             except OSError as exc:
                 last_error = exc
+                continue
+            connections.add(conn)
+            return sock
         raise urllib3_connection.NewConnectionError(conn, f"cannot connect: {last_error}")
 
     http_conn = type("GuardedHTTPConnection", (urllib3_connection.HTTPConnection,), {"_new_conn": new_conn})
@@ -168,8 +183,10 @@ class Fetcher:
 
     def __post_init__(self) -> None:
         self.policy = AddressPolicy(frozenset(a.lower() for a in self.allow_private), self.resolver)
-        self.session = _guarded_session(self.policy, self.settings.user_agent)
-        self._robots: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None]] = {}
+        self._connections: weakref.WeakSet = weakref.WeakSet()
+        self.session = _guarded_session(self.policy, self.settings.user_agent, self._connections)
+        # host -> (time loaded, parser or None for "no rules", or the error that made it unavailable)
+        self._robots: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None | FetchError]] = {}
         self._last_request: dict[str, float] = {}
 
     def close(self) -> None:
@@ -184,7 +201,8 @@ class Fetcher:
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
             check_robots: bool = True) -> FetchResult:
         """GET ``url`` following redirects. Raises :class:`FetchError` with a reason code."""
-        headers = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.1"}
+        headers = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.1",
+                   "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -211,6 +229,9 @@ class Fetcher:
                 raise FetchError("empty_body", current, status=response.status)
             if response.content_type and response.content_type not in self.settings.accepted_content_types:
                 raise FetchError("content_type", response.content_type, status=response.status)
+            if looks_binary(response.body[:self.settings.sniff_bytes]):
+                raise FetchError("binary_body", f"{current} declared {response.content_type or 'no type'}",
+                                 status=response.status)
             return response
         raise FetchError("too_many_redirects", url)
 
@@ -246,8 +267,34 @@ class Fetcher:
         return self.settings.backoff_base_s * (2 ** attempt) * (1 + random.random() / 2)
 
     def _once(self, url: str, headers: dict[str, str], max_bytes: int | None = None) -> FetchResult:
+        """One request. Raises :class:`FetchError`; never waits past ``total_timeout_s``."""
         cap = max_bytes or self.settings.max_body_bytes
-        deadline = time.monotonic() + self.settings.total_timeout_s
+        expired = threading.Event()
+
+        def abort() -> None:
+            # Shutting the socket down wakes the read blocked on it, whatever stage it is in.
+            expired.set()
+            for conn in list(self._connections):
+                if conn.sock is not None:
+                    try:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        watchdog = threading.Timer(self.settings.total_timeout_s, abort)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            return self._exchange(url, headers, cap)
+        except FetchError as exc:
+            if expired.is_set() and exc.reason == "connection_error":
+                raise FetchError("timeout", f"no complete response after {self.settings.total_timeout_s}s",
+                                 temporary=True) from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _exchange(self, url: str, headers: dict[str, str], cap: int) -> FetchResult:
         try:
             response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
                                         timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s))
@@ -266,31 +313,17 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
                 raise FetchError("too_large", f"content-length {declared} > {cap}")
-            chunks, size = [], 0
-            while True:
-                # read1 returns what has arrived (decompressed), so a dripping server cannot
-                # stall us past the deadline inside one large read.
-                chunk = response.raw.read1(16384, decode_content=True)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > cap:
-                    raise FetchError("too_large", f"body over {cap} bytes")
-                if time.monotonic() > deadline:
-                    raise FetchError("timeout", f"body not complete after {self.settings.total_timeout_s}s",
-                                     temporary=True)
-                chunks.append(chunk)
+            body = _read_body(response.raw, response.headers.get("content-encoding", ""), cap)
         except FetchError:
             raise
-        except (requests.RequestException, OSError, Exception) as exc:  # urllib3 protocol/decode errors
+        except Exception as exc:  # socket, urllib3 protocol and zlib errors: a broken transfer
             if "timed out" in str(exc).lower():
                 raise FetchError("timeout", str(exc), temporary=True) from None
             raise FetchError("connection_error", f"body: {exc}", temporary=True) from None
         finally:
             response.close()
         return FetchResult(url=url, final_url=url, status=response.status_code,
-                           headers={k.lower(): v for k, v in response.headers.items()},
-                           body=b"".join(chunks))
+                           headers={k.lower(): v for k, v in response.headers.items()}, body=body)
 
     # -- politeness ------------------------------------------------------------------------------
 
@@ -308,20 +341,33 @@ class Fetcher:
         self._last_request[host] = time.monotonic()
 
     def _robots_allow(self, url: str) -> bool:
+        """Whether robots.txt allows ``url``. An unavailable robots.txt raises, and is remembered
+        for ``robots_failure_ttl_s`` so a hanging one costs one timeout per host, not per URL."""
         parts = urlsplit(url)
         host = parts.netloc.lower()
         cached = self._robots.get(host)
-        if cached is None or time.monotonic() - cached[0] > self.settings.robots_cache_ttl_s:
-            cached = (time.monotonic(), self._load_robots(f"{parts.scheme}://{parts.netloc}/robots.txt"))
-            self._robots[host] = cached
-        parser = cached[1]
-        return True if parser is None else parser.can_fetch(self.settings.user_agent, url)
+        if cached is not None:
+            ttl = (self.settings.robots_failure_ttl_s if isinstance(cached[1], FetchError)
+                   else self.settings.robots_cache_ttl_s)
+            if time.monotonic() - cached[0] > ttl:
+                cached = None
+        if cached is None:
+            try:
+                rules = self._load_robots(f"{parts.scheme}://{parts.netloc}/robots.txt")
+            except FetchError as exc:
+                rules = exc
+            cached = self._robots[host] = (time.monotonic(), rules)
+        rules = cached[1]
+        if isinstance(rules, FetchError):
+            raise rules
+        return True if rules is None else rules.can_fetch(self.settings.user_agent, url)
 
     def _load_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | None:
         """Parse robots.txt; None means "no rules" (absent). Unreachable robots is a temporary error."""
         self._wait_turn(robots_url)
         try:
-            result = self._once(robots_url, {"Accept": "text/plain"}, max_bytes=512 * 1024)
+            result = self._once(robots_url, {"Accept": "text/plain", "Accept-Encoding": "gzip, deflate"},
+                                max_bytes=512 * 1024)
         except FetchError as exc:
             if exc.reason == "too_large":
                 return None
@@ -347,3 +393,63 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+_READ_CHUNK = 16384
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when ``head`` (a body's first bytes) holds bytes that never occur in text.
+
+    The WHATWG MIME sniffing rule: a control byte other than whitespace and ESC marks binary
+    data. UTF-16 text (which is full of NUL bytes) is recognised by its byte-order mark.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return any(byte in _BINARY_BYTES for byte in head)
+
+
+_BINARY_BYTES = frozenset([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+
+
+def _read_body(raw, content_encoding: str, cap: int) -> bytes:
+    """Read a response body of at most ``cap`` bytes, inflating gzip or deflate ourselves.
+
+    Every inflate call is bounded by ``max_length``, so a gzip bomb is cut off just past ``cap``
+    however well it compresses. Stacked ("gzip, gzip") and unknown encodings are refused.
+    ``read1`` returns whatever has arrived, so a dripping body cannot stall one large read.
+    """
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        inflater = None
+    elif encoding in ("gzip", "x-gzip", "deflate"):
+        inflater = zlib.decompressobj(31 if "gzip" in encoding else 15)
+    else:
+        raise FetchError("content_encoding", f"unsupported content-encoding {content_encoding!r}")
+    chunks, size, wire_size = [], 0, 0
+    while True:
+        data = raw.read1(_READ_CHUNK, decode_content=False)
+        if not data:
+            return b"".join(chunks)
+        wire_size += len(data)
+        if inflater is not None:
+            try:
+                data = _inflate(inflater, data, cap - size)
+            except zlib.error as exc:
+                raise FetchError("bad_encoding", f"{encoding}: {exc}") from None
+        size += len(data)
+        if size > cap or wire_size > cap:
+            raise FetchError("too_large", f"body over {cap} bytes")
+        chunks.append(data)
+
+
+def _inflate(inflater, data: bytes, room: int) -> bytes:
+    """Inflate ``data``, stopping once the output passes ``room`` bytes (the caller then refuses
+    the body); so one call never returns more than ``room`` + one chunk."""
+    out, produced = [], 0
+    while data and produced <= room and not inflater.eof:
+        piece = inflater.decompress(data, _READ_CHUNK)
+        out.append(piece)
+        produced += len(piece)
+        data = inflater.unconsumed_tail
+    return b"".join(out)

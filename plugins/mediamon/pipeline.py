@@ -294,6 +294,22 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
             "no_article": sum(reasons.values()), "reasons": dict(reasons)}
 
 
+def reextract_pages(settings: Settings, *, force: bool = False, batch_size: int = 500) -> dict:
+    """Re-extract stored pages whose extractor version differs from the current one (every page
+    with ``force``), batch by batch, without fetching anything again."""
+    if force:
+        with store.transaction(settings) as conn:
+            store.execute(conn, "ingest.forget_extraction")
+    totals: Counter = Counter()
+    while True:
+        done = extract_pages(settings, reprocess=True, limit=batch_size)
+        if not done["pages"]:
+            break
+        totals.update({k: v for k, v in done.items() if isinstance(v, int)})
+    log.info("re-extracted %d pages: %d articles", totals["pages"], totals["articles"])
+    return dict(totals)
+
+
 def _article_canonical_url(page, declared: str | None) -> str:
     """The page's own canonical URL: rel=canonical when it stays on the same host (cross-site
     canonicals on reposts would merge distinct copies), else the final URL after redirects."""

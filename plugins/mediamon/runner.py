@@ -21,7 +21,7 @@ from mediamon.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
-DEMO_PORTS = (8701, 8702)
+DEMO_PORTS = (Settings().demo_site.news_port, Settings().demo_site.repost_port)
 
 
 def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]:
@@ -64,6 +64,27 @@ def prepare_airflow(settings: Settings, database_url: str) -> dict[str, str]:
     airflow(env, "db", "migrate", quiet=True)
     airflow(env, "pools", "set", "mediamon_fetch", "4", "bounds concurrent mediamon fetch batches", quiet=True)
     return env
+
+
+def serve_airflow_ui(settings: Settings, port: int = 8080) -> int:
+    """``make airflow``: ``airflow standalone`` (API server + UI, scheduler, DAG processor,
+    triggerer) on the same database, Airflow home and demo site as ``make run``."""
+    from mediamon.demo_site import DemoSite
+
+    database_url = db.database_url(settings, keep_running=True)
+    pipeline.migrate(settings)
+    env = prepare_airflow(settings, database_url)
+    env["AIRFLOW__API__PORT"] = str(port)
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+    with DemoSite(news_port=DEMO_PORTS[0], repost_port=DEMO_PORTS[1]):
+        print(f"Airflow UI: http://127.0.0.1:{port}  (user admin; its password is written to {passwords})",
+              flush=True)
+        print("Ctrl-C stops Airflow and the demo site.", flush=True)
+        binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+        try:
+            return subprocess.run([binary, "standalone"], env=env).returncode
+        except KeyboardInterrupt:
+            return 0
 
 
 def run_demo(settings: Settings, use_airflow: bool = True) -> int:

@@ -93,6 +93,9 @@ WHERE (CAST(:url_ids AS bigint[]) IS NULL OR p.url_id = ANY(:url_ids))
 ORDER BY p.url_id
 LIMIT :limit
 
+-- name: forget_extraction
+UPDATE pages SET extract_status = NULL, extractor_version = NULL WHERE extract_status IS NOT NULL
+
 -- name: upsert_articles
 -- Re-extracting a page updates its article. The caller has already skipped pages whose canonical
 -- URL belongs to another page's article (one canonical URL gives one article).

@@ -20,6 +20,7 @@ from pathlib import Path
 import trafilatura
 
 from mediamon.extract import extract
+from mediamon.settings import ExtractSettings
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -59,8 +60,9 @@ def _score(extract_text, body: bytes, url: str | None, gold: str) -> dict:
     return {"precision": precision, "recall": recall, "f1": f1, "seconds": seconds, "chars": len(text or "")}
 
 
-def evaluate_extract(directory: Path) -> dict:
-    """Extract every page of ``directory`` with mediamon and with bare trafilatura and score both.
+def evaluate_extract(directory: Path, settings: ExtractSettings | None = None) -> dict:
+    """Extract every page of ``directory`` with mediamon (``settings``, default
+    :class:`ExtractSettings`) and with bare ``trafilatura.extract`` on the raw bytes, and score both.
 
     Returns ``{"directory", "pages": [{"id", "url", "mediamon": {precision, recall, f1, seconds, chars},
     "trafilatura": {...}}], "macro": {"mediamon": {precision, recall, f1, seconds}, "trafilatura": {...}},
@@ -77,7 +79,7 @@ def evaluate_extract(directory: Path) -> dict:
         pages.append({
             "id": html_path.stem,
             "url": url,
-            "mediamon": _score(lambda b, u: extract(b, url=u).text, body, url, gold),
+            "mediamon": _score(lambda b, u: extract(b, url=u, settings=settings).text, body, url, gold),
             "trafilatura": _score(lambda b, u: trafilatura.extract(b, url=u), body, url, gold),
         })
     macro = {system: _macro(pages, system) for system in ("mediamon", "trafilatura")}
