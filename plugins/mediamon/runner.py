@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -34,11 +35,14 @@ def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({
+        # `airflow standalone` starts its components as `airflow …` subprocesses found on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # The local scheduler of `make airflow` should run the hourly ingest without a click.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.set(database=airflow_db).render_as_string(hide_password=False),
         "MEDIAMON_DATABASE_URL": database_url,
         "MEDIAMON_SOURCES": str(settings.sources_file),
@@ -87,24 +91,38 @@ def serve_airflow_ui(settings: Settings, port: int = 8080) -> int:
             return 0
 
 
-def run_demo(settings: Settings, use_airflow: bool = True) -> int:
+def _start_demo_site():
+    """Serve the demo site on its fixed ports; None when it is already served there (by
+    ``make airflow``, say), which is just as good."""
     from mediamon.demo_site import DemoSite
 
-    database_url = db.database_url(settings, keep_running=True)
-    pipeline.migrate(settings)
     try:
         site = DemoSite(news_port=DEMO_PORTS[0], repost_port=DEMO_PORTS[1]).start()
     except OSError as exc:
-        raise SystemExit(f"mediamon: cannot serve the demo site on ports {DEMO_PORTS}: {exc}") from None
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{DEMO_PORTS[0]}/robots.txt", timeout=2) as answer:
+                answer.read()
+        except OSError:
+            raise SystemExit(f"mediamon: cannot serve the demo site on ports {DEMO_PORTS}: {exc}") from None
+        print(f"demo site: already served on ports {DEMO_PORTS}", flush=True)
+        return None
+    print(f"demo site: {site.news_url} and {site.repost_url}", flush=True)
+    return site
+
+
+def run_demo(settings: Settings, use_airflow: bool = True) -> int:
+    database_url = db.database_url(settings, keep_running=True)
+    pipeline.migrate(settings)
+    site = _start_demo_site()
     try:
-        print(f"demo site: {site.news_url} and {site.repost_url}", flush=True)
         if use_airflow:
             env = prepare_airflow(settings, database_url)
             airflow(env, "dags", "test", "mediamon_ingest")
         else:
             pipeline.ingest(settings)
     finally:
-        site.stop()
+        if site is not None:
+            site.stop()
     print()
     print(pipeline.format_summary(pipeline.summary(settings)))
     print()

@@ -108,6 +108,67 @@ class TopicSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    # The topic reported on (an id from seeds/topics).
+    topic_id: str = "regional_cooperation"
+    # Rows in each ranked table: stories, regions, region pairs, sites.
+    top_stories: int = 20
+    top_regions: int = 15
+    top_pairs: int = 20
+    top_sites: int = 30
+    trend_days: int = 30
+    # A classification may commit after a report read the data although its relevant_since is
+    # earlier; reports look back this far before the watermark for articles not yet reported.
+    late_window_hours: int = 48
+    # The mediamon_report DAG: a cron in `timezone`, and optionally a run on every ingest update.
+    schedule_cron: str = "0 8 * * *"
+    timezone: str = "Asia/Shanghai"
+    on_ingest: bool = False
+    # Comma-separated recipients; None sends no email (Airflow's SMTP connection `smtp_default`).
+    email_to: str | None = None
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    """Near-duplicate stories: shingling, MinHash/LSH and the match rule (see docs/architecture.md).
+
+    Chosen on tests/fixtures/dedupe (dev set) and gne-zh, measured with ``mediamon eval dedupe``:
+    MEASUREMENTS_PLACEHOLDER
+    """
+    # Shingle = this many consecutive tokens; a token is one CJK character, or one word elsewhere.
+    cjk_shingle_tokens: int = 5
+    word_shingle_tokens: int = 3
+    # A text is shingled as CJK when at least this share of its tokens are CJK characters.
+    cjk_token_share: float = 0.5
+    # MinHash of the whole text, indexed as lsh_bands bands of lsh_rows values each.
+    lsh_bands: int = 24
+    lsh_rows: int = 3
+    # A second MinHash of the first lead_tokens tokens: a truncated copy (点击阅读全文) shares the
+    # original's lead, although it shares only a fraction of the whole text.
+    lead_tokens: int = 100
+    lead_lsh_bands: int = 12
+    minhash_seed: int = 1
+    # A candidate is the same story when this share of the shorter text's shingles is in the longer
+    # and they share at least min_shared_shingles shingles (two near-empty pages never match).
+    min_containment: float = 0.6
+    min_shared_shingles: int = 30
+    # Two articles of one site share its template (disclaimers, related links), and a site rarely
+    # reposts its own story with changes: between them a match needs this containment.
+    same_site_min_containment: float = 0.9
+    # Explainable spam rules; keywords are matched in the page title, breadcrumb, meta keywords
+    # and site name.
+    spam_keywords: tuple[str, ...] = (
+        "代孕", "代怀", "供卵", "博彩", "赌场", "百家乐", "六合彩", "时时彩", "私服", "外挂",
+        "代开发票", "发票代开", "办证", "刷单", "裸聊", "约炮", "迷药", "枪支出售",
+    )
+    # A copy with at least this containment of an earlier article from another site, but below
+    # min_containment, is a rewritten ("spun") copy.
+    spun_min_containment: float = 0.3
+    # Articles assigned per transaction (one advisory-lock hold).
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     sources_file: Path = PROJECT_ROOT / "seeds" / "sources.yaml"
@@ -119,6 +180,8 @@ class Settings:
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     demo_site: DemoSiteSettings = field(default_factory=DemoSiteSettings)
     topics: TopicSettings = field(default_factory=TopicSettings)
+    dedupe: DedupeSettings = field(default_factory=DedupeSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -131,4 +194,10 @@ class Settings:
             topics_dir=Path(env.get("MEDIAMON_TOPICS", base.topics_dir)),
             state_dir=state_dir,
             reports_dir=Path(env.get("MEDIAMON_REPORTS_DIR", state_dir / "reports")),
+            report=ReportSettings(
+                schedule_cron=env.get("MEDIAMON_REPORT_CRON", base.report.schedule_cron),
+                timezone=env.get("MEDIAMON_REPORT_TIMEZONE", base.report.timezone),
+                on_ingest=env.get("MEDIAMON_REPORT_ON_INGEST", "").lower() in ("1", "true", "yes"),
+                email_to=env.get("MEDIAMON_REPORT_EMAIL_TO") or None,
+            ),
         )

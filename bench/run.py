@@ -1,0 +1,513 @@
+"""``make bench``: mediamon's throughput against bare trafilatura, on a synthetic corpus.
+
+One run builds the corpus (bench/corpus.py), serves it on 127.0.0.1 in its own process and measures,
+each in a fresh subprocess and a fresh scratch database:
+
+a) bare ``trafilatura.extract`` over every page body as served: the baseline per page;
+b) + c) ``pipeline.ingest`` end to end through the library, every step it calls timed on its own
+   (so steps other helpers add are measured too); ``extract_pages`` is split into ``extract`` (time
+   inside ``extract.extract``) and ``load`` (the rest: reading raw pages, the multi-row upserts);
+d) ``airflow dags test mediamon_ingest`` over the same sources, against the library time of the
+   steps the DAG calls;
+e) fetch + extract + load of the same batches by one worker process and by two;
+f) peak RSS per step (sampled), per worker, of the baseline and of the Airflow process tree.
+
+It also COPYs the loaded article rows into a scratch table, for rows/s beside the upsert's, then
+writes bench/results.json and prints a table of ratios against the targets::
+
+    python bench/run.py [--pages 2000] [--skip-airflow]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import replace
+from functools import wraps
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import corpus  # noqa: E402  (bench/ is a directory of scripts, not a package)
+
+RESULTS_FILE = BENCH_DIR / "results.json"
+DAG_FILE = PROJECT_ROOT / "dags" / "mediamon_ingest.py"
+TARGETS = {"ratio_pipeline_vs_bare": 1.25, "ratio_airflow_vs_library": 1.3, "speedup_2_workers": 1.7,
+           "peak_rss_mb": 400}
+WORKER_BATCH_PAGES = 500
+# Pipeline steps reported under the stage names of the issue; other steps keep their own name.
+STAGE_OF_STEP = {"sync_sources": "discover", "discover_source": "discover", "plan_fetch": "fetch",
+                 "fetch_batch": "fetch", "link_exact_duplicates": "dedupe", "classify_articles": "classify"}
+
+log = logging.getLogger("bench")
+
+
+# --- measuring helpers ---------------------------------------------------------------------------
+
+def _rss_mb(process=None) -> float:
+    import psutil
+
+    return (process or psutil.Process()).memory_info().rss / 2**20
+
+
+def _max_rss_mb() -> float:
+    """This process's peak RSS so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler:
+    """Samples this process's RSS every ``interval_s`` and keeps the peak per named stage."""
+
+    def __init__(self, interval_s: float = 0.01):
+        self.interval_s = interval_s
+        self.stage: str | None = None
+        self.peaks: dict[str, float] = defaultdict(float)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.note()
+
+    def note(self) -> None:
+        if self.stage:
+            self.peaks[self.stage] = max(self.peaks[self.stage], _rss_mb())
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _settings(database_url: str, sources_file: Path, state_dir: Path):
+    from mediamon.settings import Settings
+
+    return replace(Settings.from_env({}), database_url=database_url, sources_file=sources_file,
+                   state_dir=state_dir)
+
+
+def _quiet_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # The fetcher warns per failed URL; a benchmark reports counts instead.
+    logging.getLogger("mediamon").setLevel(logging.ERROR)
+
+
+# --- phases (each runs in its own process: ``run.py --phase NAME ARGS_JSON``) ----------------------
+
+def phase_bare(args: dict) -> dict:
+    """a) ``trafilatura.extract`` on each page's bytes, exactly as served, default options."""
+    import trafilatura
+
+    files = corpus.page_files(Path(args["corpus"]))
+    bodies = [path.read_bytes() for _, path in files]
+    empty, start = 0, time.perf_counter()
+    for body in bodies:
+        empty += not trafilatura.extract(body)
+    seconds = time.perf_counter() - start
+    return {"pages": len(bodies), "seconds": seconds, "empty": empty, "peak_rss_mb": _max_rss_mb()}
+
+
+def _timed_steps(pipeline) -> tuple[dict, dict, RssSampler]:
+    """Wrap every step ``pipeline.ingest`` calls (by name, in its module or a mediamon module it
+    names) so that top-level calls are timed per step; the RSS sampler follows the running step."""
+    times: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+    sampler = RssSampler()
+    depth = [0]
+
+    def timed(name, function):
+        @wraps(function)
+        def wrapper(*args, **kwargs):
+            if depth[0]:
+                return function(*args, **kwargs)
+            depth[0] += 1
+            sampler.stage, start = name, time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                times[name] += time.perf_counter() - start
+                calls[name] += 1
+                sampler.note()
+                sampler.stage = None
+                depth[0] -= 1
+        return wrapper
+
+    names = pipeline.ingest.__code__.co_names
+    for name in names:
+        target = getattr(pipeline, name, None)
+        if callable(target) and getattr(target, "__module__", "") == pipeline.__name__:
+            setattr(pipeline, name, timed(name, target))
+        elif getattr(target, "__name__", "").startswith("mediamon.") and hasattr(target, "__file__"):
+            for attribute in names:  # e.g. ``stories.cluster(settings)`` inside ingest
+                function = getattr(target, attribute, None)
+                if callable(function) and getattr(function, "__module__", "") == target.__name__:
+                    setattr(target, attribute, timed(f"{name}.{attribute}", function))
+    return times, calls, sampler
+
+
+def phase_library(args: dict) -> dict:
+    """b) + c) ``pipeline.ingest`` end to end with every step timed; then the plain-COPY baseline."""
+    _quiet_logging()
+    from mediamon import extract, pipeline, store
+
+    settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
+    times, calls, sampler = _timed_steps(pipeline)
+    # Split extract_pages: time in extract.extract is extraction; the rest of the step is loading.
+    extract_seconds = [0.0]
+    real_extract = extract.extract
+
+    def timed_extract(*a, **k):
+        start = time.perf_counter()
+        try:
+            return real_extract(*a, **k)
+        finally:
+            extract_seconds[0] += time.perf_counter() - start
+    extract.extract = timed_extract
+    # Time the article upserts and keep their rows for the COPY comparison.
+    upserts = {"rows": [], "seconds": 0.0}
+    real_many = store.execute_many_values
+
+    def timed_many(conn, name, tuples, **k):
+        if name != "ingest.upsert_articles":
+            return real_many(conn, name, tuples, **k)
+        tuples = list(tuples)
+        start = time.perf_counter()
+        try:
+            return real_many(conn, name, tuples, **k)
+        finally:
+            upserts["seconds"] += time.perf_counter() - start
+            upserts["rows"].extend(tuples)
+    store.execute_many_values = timed_many
+
+    with sampler:
+        start = time.perf_counter()
+        counts = pipeline.ingest(settings)
+        wall = time.perf_counter() - start
+    store.execute_many_values = real_many
+    extract.extract = real_extract
+    table_counts = pipeline.table_counts(settings)
+    return {"wall_s": wall, "counts": counts, "table_counts": table_counts, "step_s": dict(times),
+            "step_calls": dict(calls), "step_peak_rss_mb": dict(sampler.peaks),
+            "extract_s": extract_seconds[0], "upsert_rows": len(upserts["rows"]),
+            "upsert_s": upserts["seconds"], "copy": _copy_rows(settings, upserts["rows"]),
+            "peak_rss_mb": _max_rss_mb()}
+
+
+def _copy_rows(settings, rows: list[tuple]) -> dict:
+    """COPY ``rows`` (as the article upsert received them) into an unindexed scratch table."""
+    from mediamon import store
+
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.drop_copy_target")
+        store.execute(conn, "bench.create_copy_target")
+    start = time.perf_counter()
+    with store.transaction(settings) as conn:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        buffer.seek(0)
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.copy_expert(store.sql("bench.copy_articles"), buffer)
+        cursor.close()
+    seconds = time.perf_counter() - start
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.drop_copy_target")
+    return {"rows": len(rows), "seconds": seconds}
+
+
+def phase_worker(args: dict) -> dict:
+    """e) One worker: fetch, extract and load its batches, like a Celery worker running the mapped
+    fetch task and an extract task per batch. Starts work when the parent writes a line."""
+    _quiet_logging()
+    from mediamon import pipeline
+
+    settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start, articles = time.time(), 0
+    for batch in args["batches"]:
+        pipeline.fetch_batch(settings, batch)
+        articles += pipeline.extract_pages(settings, url_ids=batch)["articles"]
+    return {"start": start, "end": time.time(), "articles": articles, "peak_rss_mb": _max_rss_mb(),
+            "batches": len(args["batches"]), "largest_batch": max(map(len, args["batches"]), default=0)}
+
+
+PHASES = {"bare": phase_bare, "library": phase_library, "worker": phase_worker}
+
+
+def _phase_command(name: str, args: dict) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--phase", name, json.dumps(args)]
+
+
+def run_phase(name: str, args: dict) -> dict:
+    completed = subprocess.run(_phase_command(name, args), stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    if completed.returncode != 0:
+        raise SystemExit(f"bench: phase {name} failed (exit {completed.returncode})")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --- orchestration -------------------------------------------------------------------------------
+
+def server_admin_url() -> str:
+    """The maintenance database of $MEDIAMON_DATABASE_URL's server, else of the embedded pgserver."""
+    from sqlalchemy.engine import make_url
+
+    from mediamon import db
+    from mediamon.settings import Settings
+
+    configured = os.environ.get("MEDIAMON_DATABASE_URL")
+    url = db.to_sqlalchemy_url(configured) if configured else db.database_url(Settings(state_dir=PROJECT_ROOT / ".mediamon"))
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
+@contextmanager
+def scratch_databases(admin_url: str):
+    """Yields ``new(label) -> url`` creating migrated scratch databases, all dropped at exit
+    (with the ``<name>_airflow`` metadata databases Airflow runs create next to them)."""
+    from sqlalchemy.engine import make_url
+
+    from mediamon import db, store
+
+    run_id, created = uuid.uuid4().hex[:8], {}
+
+    def new(label: str) -> str:
+        name = f"mediamon_bench_{run_id}_{label}"
+        db.ensure_database(admin_url, name)
+        created[name] = url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        store.upgrade(store.engine_for(url))
+        return url
+
+    try:
+        yield new
+    finally:
+        for name, url in created.items():
+            store.engine_for(url).dispose()
+            db.drop_database(admin_url, name)
+            db.drop_database(admin_url, f"{name}_airflow")
+
+
+@contextmanager
+def served_corpus(directory: Path):
+    """Serve the corpus from its own process (its threads must not compete with the measured code
+    for this process's GIL); yields the site -> port map."""
+    server = subprocess.Popen([sys.executable, str(BENCH_DIR / "corpus.py"), "serve", str(directory)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        if not line:
+            raise SystemExit("bench: the corpus server did not start")
+        yield json.loads(line)
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run_airflow(settings, database_url: str) -> dict:
+    """d) ``airflow dags test mediamon_ingest``, timed without the metadata migration; peak RSS is
+    the largest of any process of the command's tree, sampled."""
+    import psutil
+
+    from mediamon import runner
+
+    env = runner.prepare_airflow(settings, database_url)
+    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    log_file = settings.state_dir / "airflow-dags-test.log"
+    with open(log_file, "w") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen([binary, "dags", "test", "mediamon_ingest"], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+        peak, watched = 0.0, psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                for proc in [watched, *watched.children(recursive=True)]:
+                    peak = max(peak, _rss_mb(proc))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"bench: airflow dags test failed (exit {process.returncode}); see {log_file}")
+    failed = re.findall(r"Marking task as FAILED|state=failed|TaskInstanceState.FAILED", log_file.read_text(errors="replace"))
+    return {"wall_s": wall, "peak_rss_mb": peak, "failed_markers": len(failed), "log": str(log_file)}
+
+
+def run_workers(new_db, settings_for, pages: int) -> dict:
+    """e) The same fetch+extract+load work by one worker process, then split over two."""
+    from mediamon import pipeline
+
+    batch_pages = WORKER_BATCH_PAGES if pages >= 4 * WORKER_BATCH_PAGES else max(1, pages // 4)
+    results = {}
+    for workers in (1, 2):
+        settings = settings_for(new_db(f"workers{workers}"))
+        for source_id in pipeline.sync_sources(settings)["source_ids"]:
+            pipeline.discover_source(settings, source_id)
+        url_ids = sorted(i for batch in pipeline.plan_fetch(settings) for i in batch)
+        batches = [url_ids[i:i + batch_pages] for i in range(0, len(url_ids), batch_pages)]
+        shares = [batches[w::workers] for w in range(workers)]
+        procs = [subprocess.Popen(_phase_command("worker", {
+            "database_url": settings.database_url, "sources": str(settings.sources_file),
+            "state_dir": str(settings.state_dir), "batches": share}), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT) for share in shares]
+        try:
+            for proc in procs:  # every worker has imported everything: start them together
+                if proc.stdout.readline().strip() != "ready":
+                    raise SystemExit("bench: a worker did not start")
+            for proc in procs:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            outputs = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        results[workers] = {
+            "wall_s": max(o["end"] for o in outputs) - min(o["start"] for o in outputs),
+            "articles": sum(o["articles"] for o in outputs),
+            "peak_rss_mb": [o["peak_rss_mb"] for o in outputs], "batch_pages": batch_pages}
+    return results
+
+
+def dag_steps() -> set[str]:
+    """The pipeline functions the ingest DAG's tasks call."""
+    return set(re.findall(r"pipeline\.(\w+)\(", DAG_FILE.read_text(encoding="utf-8")))
+
+
+def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, workers: dict) -> dict:
+    per_page = lambda seconds: seconds / pages  # noqa: E731
+    steps = library["step_s"]
+    stages: dict[str, float] = defaultdict(float)
+    for step, seconds in steps.items():
+        if step == "extract_pages":
+            stages["extract"] += library["extract_s"]
+            stages["load"] += seconds - library["extract_s"]
+        else:
+            stages[STAGE_OF_STEP.get(step, step)] += seconds
+    bare_per_page = per_page(bare["seconds"])
+    pipeline_per_page = per_page(library["wall_s"])
+    dag_library_s = sum(s for step, s in steps.items() if step in dag_steps())
+    stage_rss = defaultdict(float)
+    for step, peak in library["step_peak_rss_mb"].items():
+        stage = "extract+load" if step == "extract_pages" else STAGE_OF_STEP.get(step, step)
+        stage_rss[stage] = max(stage_rss[stage], peak)
+    copy = library["copy"]
+    return {
+        "pages": pages,
+        "bare_extract_s_per_page": bare_per_page,
+        "pipeline_s_per_page": pipeline_per_page,
+        "ratio_pipeline_vs_bare": pipeline_per_page / bare_per_page,
+        "airflow_s_per_page": per_page(airflow["wall_s"]) if airflow else None,
+        "library_dag_steps_s_per_page": per_page(dag_library_s),
+        "ratio_airflow_vs_library": airflow["wall_s"] / dag_library_s if airflow else None,
+        "speedup_2_workers": workers[1]["wall_s"] / workers[2]["wall_s"],
+        "worker_batch_pages": workers[2]["batch_pages"],
+        "peak_rss_mb": max(workers[1]["peak_rss_mb"] + workers[2]["peak_rss_mb"]),
+        "peak_rss_mb_by_stage": {**dict(stage_rss), "bare_extract": bare["peak_rss_mb"],
+                                 "library_process": library["peak_rss_mb"],
+                                 "airflow_process": airflow["peak_rss_mb"] if airflow else None},
+        "load_rows_per_s": library["upsert_rows"] / library["upsert_s"] if library["upsert_s"] else None,
+        "copy_rows_per_s": copy["rows"] / copy["seconds"] if copy["seconds"] else None,
+        "stages": {stage: per_page(seconds) for stage, seconds in stages.items()},
+        "counts": {"library": library["table_counts"], "workers_1_articles": workers[1]["articles"],
+                   "workers_2_articles": workers[2]["articles"], "bare_empty": bare["empty"]},
+        "raw": {"bare_s": bare["seconds"], "library_wall_s": library["wall_s"], "library_step_s": steps,
+                "library_step_calls": library["step_calls"], "airflow": airflow,
+                "workers": {str(k): v for k, v in workers.items()}},
+    }
+
+
+def format_table(results: dict) -> str:
+    def fmt(value, unit=""):
+        return "n/a" if value is None else f"{value:.3f}{unit}" if value < 10 else f"{value:,.0f}{unit}"
+
+    lines = [f"mediamon bench: {results['pages']} pages", "",
+             f"{'measure':32} {'value':>12} {'target':>8}  ok"]
+    rows = [("pipeline / bare trafilatura", "ratio_pipeline_vs_bare", "<="),
+            ("airflow / library (DAG steps)", "ratio_airflow_vs_library", "<="),
+            ("speedup, 2 workers vs 1", "speedup_2_workers", ">="),
+            (f"peak RSS per worker, MB ({results['worker_batch_pages']}/batch)", "peak_rss_mb", "<=")]
+    for label, key, sense in rows:
+        value, target = results[key], TARGETS[key]
+        ok = "-" if value is None else "yes" if (value <= target if sense == "<=" else value >= target) else "NO"
+        lines.append(f"{label:32} {fmt(value):>12} {sense}{target:>6}  {ok}")
+    lines += ["", f"{'per page':32} {'ms':>12}",
+              f"{'bare trafilatura.extract':32} {results['bare_extract_s_per_page'] * 1000:>12.2f}",
+              f"{'pipeline (library, end to end)':32} {results['pipeline_s_per_page'] * 1000:>12.2f}"]
+    if results["airflow_s_per_page"] is not None:
+        lines.append(f"{'airflow dags test':32} {results['airflow_s_per_page'] * 1000:>12.2f}")
+    for stage, seconds in results["stages"].items():
+        rss = results["peak_rss_mb_by_stage"].get("extract+load" if stage in ("extract", "load") else stage)
+        lines.append(f"{'  stage ' + stage:32} {seconds * 1000:>12.2f}   peak RSS {fmt(rss, ' MB')}")
+    lines += ["", f"{'load (multi-row upsert), rows/s':32} {fmt(results['load_rows_per_s']):>12}",
+              f"{'plain COPY, rows/s':32} {fmt(results['copy_rows_per_s']):>12}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=corpus.CorpusSpec.pages)
+    parser.add_argument("--skip-airflow", action="store_true", help="leave out d) (Airflow's migration takes a minute)")
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("phase_args", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase:
+        print(json.dumps(PHASES[args.phase](json.loads(args.phase_args)), default=str))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s", stream=sys.stderr)
+    logging.getLogger("mediamon").setLevel(logging.WARNING)
+    workdir = PROJECT_ROOT / ".mediamon" / "bench"
+    shutil.rmtree(workdir, ignore_errors=True)
+    corpus_dir, state_dir = workdir / "corpus", workdir / "state"
+    state_dir.mkdir(parents=True)
+    manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages))
+    log.info("corpus: %d pages, %d reposts, %d GBK; %s", manifest["pages"], manifest["reposts"],
+             manifest["gbk_pages"], manifest["templates"])
+    log.info("a) bare trafilatura.extract")
+    bare = run_phase("bare", {"corpus": str(corpus_dir)})
+    with served_corpus(corpus_dir) as ports, scratch_databases(server_admin_url()) as new_db:
+        sources = workdir / "sources.yaml"
+        sources.write_text(corpus.sources_yaml(manifest, ports), encoding="utf-8")
+        settings_for = lambda url: _settings(url, sources, state_dir)  # noqa: E731
+        log.info("b+c) pipeline.ingest through the library")
+        library = run_phase("library", {"database_url": new_db("library"), "sources": str(sources),
+                                        "state_dir": str(state_dir)})
+        airflow = None
+        if not args.skip_airflow:
+            log.info("d) airflow dags test mediamon_ingest (after airflow db migrate)")
+            url = new_db("airflow")
+            airflow = run_airflow(settings_for(url), url)
+            from mediamon import pipeline
+            airflow["table_counts"] = pipeline.table_counts(settings_for(url))
+        log.info("e) 1 worker, then 2")
+        workers = run_workers(new_db, settings_for, args.pages)
+    results = summarize(args.pages, bare, library, airflow, workers)
+    results["corpus"] = {k: manifest[k] for k in ("pages", "reposts", "gbk_pages", "templates")}
+    RESULTS_FILE.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
+    print(format_table(results))
+    print(f"\nwritten: {RESULTS_FILE.relative_to(PROJECT_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+-- Queries of the report stage (mediamon.report). A report covers the articles of one topic that
+-- became relevant up to :period_end and that no earlier report covered.
+
+-- name: lock
+-- Serializes report runs of one topic (a cron run and an asset-triggered run may overlap).
+SELECT pg_advisory_xact_lock(hashtext('mediamon_report'), hashtext(:topic_id))
+
+-- name: watermark
+SELECT reported_until, report_id FROM report_watermarks WHERE topic_id = :topic_id
+
+-- name: previous_report
+SELECT report_id, period_start, period_end, counts FROM reports
+WHERE topic_id = :topic_id ORDER BY report_id DESC LIMIT 1
+
+-- name: period_articles
+-- Newly relevant articles. The look-back before the watermark catches classifications that
+-- committed after the previous report read the data; report_articles keeps them from counting twice.
+SELECT t.article_id
+FROM article_topics t
+WHERE t.topic_id = :topic_id AND t.relevant
+  AND t.relevant_since <= :period_end
+  AND (CAST(:look_back_from AS timestamptz) IS NULL OR t.relevant_since > :look_back_from)
+  AND NOT EXISTS (SELECT 1 FROM report_articles r
+                  WHERE r.article_id = t.article_id AND r.topic_id = t.topic_id)
+ORDER BY t.article_id
+
+-- name: story_articles
+-- Every copy of every story that has an article in the period, with its classification, and
+-- whether an earlier report covered it already.
+WITH period_stories AS (
+    SELECT DISTINCT story_key FROM analyst.articles WHERE article_id = ANY(:article_ids)
+)
+SELECT a.article_id, a.story_key, a.title, a.site, a.source_id, a.source_name, a.canonical_url,
+       a.published_at, a.published_date, a.is_spam, a.spam_evidence, a.created_at,
+       a.article_id = ANY(:article_ids) AS in_period,
+       EXISTS (SELECT 1 FROM report_articles r
+               WHERE r.article_id = a.article_id AND r.topic_id = :topic_id) AS reported_before,
+       coalesce(t.relevant, false) AS relevant,
+       coalesce(t.cooperation_types, '{}') AS cooperation_types,
+       coalesce(t.agreements, '{}') AS agreements,
+       st.canonical_article_id,
+       st.title AS story_title
+FROM analyst.articles a
+JOIN period_stories USING (story_key)
+LEFT JOIN article_topics t ON t.article_id = a.article_id AND t.topic_id = :topic_id
+LEFT JOIN stories st ON st.story_id = a.story_id
+ORDER BY a.story_key, a.article_id
+
+-- name: article_regions
+SELECT ar.article_id, ar.region_code::text AS code, g.name, ar.mentions
+FROM article_regions ar
+JOIN regions g ON g.code = ar.region_code
+WHERE ar.topic_id = :topic_id AND ar.article_id = ANY(:article_ids)
+ORDER BY ar.article_id, ar.mentions DESC, ar.region_code
+
+-- name: region_pairs
+SELECT p.article_id, p.region_a::text AS region_a, ga.name AS region_a_name,
+       p.region_b::text AS region_b, gb.name AS region_b_name
+FROM article_region_pairs p
+JOIN regions ga ON ga.code = p.region_a
+JOIN regions gb ON gb.code = p.region_b
+WHERE p.topic_id = :topic_id AND p.article_id = ANY(:article_ids)
+ORDER BY p.article_id, p.region_a, p.region_b
+
+-- name: clock
+-- The report's period ends at the database's clock, the clock relevant_since is stamped with.
+SELECT now()
+
+-- name: daily_stories
+-- Relevant stories per day (in :timezone) of their first published copy, spam left out.
+WITH story_day AS (
+    SELECT a.story_key, min((coalesce(a.published_at, a.created_at) AT TIME ZONE :timezone)::date) AS day
+    FROM analyst.articles a
+    JOIN article_topics t ON t.article_id = a.article_id AND t.topic_id = :topic_id
+    WHERE t.relevant AND NOT a.is_spam AND t.relevant_since <= :period_end
+    GROUP BY a.story_key
+)
+SELECT day, count(*) AS stories FROM story_day
+WHERE day BETWEEN :first_day AND :last_day
+GROUP BY day
+ORDER BY day
+
+-- name: next_report_id
+SELECT nextval(pg_get_serial_sequence('reports', 'report_id'))
+
+-- name: insert_report
+INSERT INTO reports (report_id, topic_id, period_start, period_end, counts, files, html)
+VALUES (:report_id, :topic_id, :period_start, :period_end, CAST(:counts AS jsonb), CAST(:files AS jsonb), :html)
+
+-- name: insert_report_articles
+INSERT INTO report_articles (article_id, topic_id, report_id) VALUES %s
+
+-- name: advance_watermark
+INSERT INTO report_watermarks (topic_id, reported_until, report_id) VALUES (:topic_id, :period_end, :report_id)
+ON CONFLICT (topic_id) DO UPDATE SET reported_until = EXCLUDED.reported_until,
+    report_id = EXCLUDED.report_id, updated_at = now()
