@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +62,36 @@ def airflow(env: dict[str, str], *args: str, quiet: bool = False) -> None:
         if quiet:
             sys.stderr.write(completed.stdout[-4000:])
         raise SystemExit(f"mediamon: `airflow {' '.join(args)}` failed with exit code {completed.returncode}")
+
+
+_PROGRESS = (
+    (re.compile(r"\[DAG TEST\] running task <TaskInstance: [\w.]+?\.(\w+) "), "  running  {0}"),
+    (re.compile(r"Done\. Returned value was: (.*?) \[airflow"), "           -> {0}"),
+    (re.compile(r"new_state=(failed|up_for_retry)"), "  !! task {0}"),
+    (re.compile(r"DagRun Finished: dag_id=(\w+).*?run_duration=([\d.]+), state=(\w+)"), "{0}: {2} in {1} s"),
+)
+
+
+def run_dag_test(env: dict[str, str], dag_id: str, log_path: Path) -> None:
+    """``airflow dags test DAG`` with its full log in ``log_path`` and a readable digest on stdout."""
+    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"$ airflow dags test {dag_id}   (full log: {log_path})", flush=True)
+    with log_path.open("w", encoding="utf-8") as full_log:
+        process = subprocess.Popen([binary, "dags", "test", dag_id], env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for line in process.stdout:
+            full_log.write(line)
+            for pattern, template in _PROGRESS:
+                match = pattern.search(line)
+                if match:
+                    print(template.format(*match.groups()), flush=True)
+                    break
+    if process.wait() != 0:
+        tail = log_path.read_text(encoding="utf-8").splitlines()[-40:]
+        sys.stderr.write("\n".join(tail) + "\n")
+        raise SystemExit(f"mediamon: `airflow dags test {dag_id}` failed (exit {process.returncode}); "
+                         f"full log: {log_path}")
 
 
 def prepare_airflow(settings: Settings, database_url: str) -> dict[str, str]:
@@ -117,7 +148,7 @@ def run_demo(settings: Settings, use_airflow: bool = True) -> int:
     try:
         if use_airflow:
             env = prepare_airflow(settings, database_url)
-            airflow(env, "dags", "test", "mediamon_ingest")
+            run_dag_test(env, "mediamon_ingest", settings.state_dir / "logs" / "mediamon_ingest-dags-test.log")
         else:
             pipeline.ingest(settings)
     finally:
