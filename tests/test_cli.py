@@ -1,0 +1,40 @@
+"""The ``mediamon`` command line, called as users call it."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mediamon import cli
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+MEDIAMON = str(Path(sys.executable).parent / "mediamon")
+
+
+def test_extract_json_has_the_scoring_fields(capsys):
+    assert cli.main(["extract", str(FIXTURES / "rednet_utf8.html"), "--url", "https://cs.rednet.cn/a.html", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"title", "text", "published_at", "author", "lang"} <= result.keys()
+    assert result["lang"] == "zh" and "长江中游城市群" in result["text"]
+
+
+def test_config_error_is_one_line_and_exit_code_2(tmp_path):
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - id: x\n    name: X\n    language: zh\n    kind: rss\n    url: ftp://x/\n")
+    done = subprocess.run([MEDIAMON, "sources", "check", "--sources", str(bad)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+    assert f"{bad}:6: source 'x', field 'url'" in done.stderr
+
+
+def test_ingest_command_prints_the_summary(demo_settings):
+    env = dict(os.environ, MEDIAMON_DATABASE_URL=demo_settings.database_url)
+    done = subprocess.run([MEDIAMON, "ingest", "--sources", str(demo_settings.sources_file)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["source", "kind", "discovered", "fetched", "failed", "articles", "duplicates"]
+    rows = {line.split()[0]: line.split() for line in lines[2:] if line.startswith("demo-")}
+    assert len(rows) == 6 and int(rows["demo-news-rss"][5]) >= 5
