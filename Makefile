@@ -6,7 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test airflow stop bench eval clean
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo -n)
+
+.PHONY: run test airflow stop browser-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("mediamon needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -19,7 +21,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## embedded Postgres + demo site + the mediamon_ingest DAG through Airflow
 	$(BIN)/mediamon run
 
-test: $(STAMP)  ## the whole test suite (real Postgres, real HTTP on 127.0.0.1, real Airflow)
+test: $(STAMP) browser-deps  ## the whole test suite (real Postgres, real HTTP on 127.0.0.1, real Airflow)
 	$(BIN)/python -m pytest
 
 airflow: $(STAMP)  ## the Airflow UI (airflow standalone) on the same setup as `make run`
@@ -27,6 +29,14 @@ airflow: $(STAMP)  ## the Airflow UI (airflow standalone) on the same setup as `
 
 stop: $(STAMP)  ## stop the embedded PostgreSQL left running by `make run`
 	$(BIN)/mediamon db stop
+
+browser-deps:  ## Debian's chromium and a CJK font, for the report's browser check (skipped if apt is unavailable)
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh-cn 2>/dev/null | grep -q .; then \
+		echo "chromium and a CJK font are installed"; \
+	elif command -v apt-get >/dev/null; then \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk \
+		|| echo "warning: could not install chromium; the browser checks will be skipped"; \
+	else echo "warning: no apt-get; the browser checks will be skipped"; fi
 
 clean:
 	rm -rf .mediamon

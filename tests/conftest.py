@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from mediamon import db, store
 from mediamon.settings import PROJECT_ROOT, Settings
 
+DAGS = PROJECT_ROOT / "dags"
 TABLES_IN_LOAD_ORDER = ("sources", "discovery_documents", "urls", "pages", "articles")
 
 
@@ -55,6 +56,34 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return replace(Settings.from_env({}), database_url=database_url, state_dir=tmp_path / "state",
                    reports_dir=tmp_path / "reports")
+
+
+@pytest.fixture(scope="session")
+def airflow_home(database_url, tmp_path_factory):
+    """A private AIRFLOW_HOME whose metadata database sits next to the test database.
+
+    Airflow reads its configuration when first imported, so this fixture sets the environment for
+    the whole test process before any test imports Airflow.
+    """
+    url = make_url(database_url)
+    metadata_db = f"{url.database}_airflow"
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    db.ensure_database(admin, metadata_db)
+    home = tmp_path_factory.mktemp("airflow_home")
+    os.environ.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.set(database=metadata_db).render_as_string(hide_password=False),
+    })
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True,
+                   capture_output=True, env=os.environ)
+    yield home
+    if "airflow.settings" in sys.modules:
+        # Close Airflow's sessions first, or its atexit hook trips over the dropped database.
+        sys.modules["airflow.settings"].dispose_orm()
+    db.drop_database(admin, metadata_db)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,10 @@ from urllib.parse import parse_qs, urlsplit
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 MB = 1024 * 1024
+# Quotes, comment, statement break, and the placeholders of psycopg2 (%s, %(name)s) and
+# SQLAlchemy text() (:name): harmless only if every value is bound, never formatted into SQL.
+SQL_INJECTION = "Robert'); DROP TABLE articles; -- \" %s %(title)s :title $$ \\x00"
+BOMB_BYTES = 200 * MB
 
 
 @cache
@@ -74,6 +78,7 @@ class HostileServer:
         self.httpd = httpd_class((host, port), Handler)
         self.host, self.port = host, self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        gzip_bomb(BOMB_BYTES)  # built now (once per process): building it takes longer than a read timeout
 
     @property
     def authority(self) -> str:
@@ -222,8 +227,11 @@ def chain(h: _Handler, path: str, query) -> None:
 
 
 def redirect_to(h: _Handler, path: str, query) -> None:
-    """``/redirect?to=URL``: a 302 anywhere the test wants (always a loopback address)."""
-    h.redirect(query["to"][0])
+    """``/redirect/<form>``: a 302 to this server's port on a loopback address in another form:
+    ``127.0.0.2``, ``ipv6`` ([::1]), ``decimal`` (2130706433), ``hex`` (0x7f000001)."""
+    host = {"127.0.0.2": "127.0.0.2", "ipv6": "[::1]", "decimal": "2130706433",
+            "hex": "0x7f000001"}[path.rsplit("/", 1)[-1]]
+    h.redirect(f"http://{host}:{h.hostile.port}/ok/redirect-target")
 
 
 def big(h: _Handler, path: str, query) -> None:
@@ -240,7 +248,7 @@ def big(h: _Handler, path: str, query) -> None:
 
 def bomb(h: _Handler, path: str, query) -> None:
     """200 MB of zeros in about 200 KB of gzip, once (``/bomb``) or gzipped twice (``/bomb/nested``)."""
-    body = gzip_bomb(200 * MB)
+    body = gzip_bomb(BOMB_BYTES)
     encoding = "gzip"
     if path.endswith("/nested"):
         body, encoding = gzip.compress(body), "gzip, gzip"
@@ -265,9 +273,9 @@ def empty(h: _Handler, path: str, query) -> None:
 
 
 def nul_bytes(h: _Handler, path: str, query) -> None:
-    """NUL bytes past the sniffed head, inside the article text."""
-    page = article_html("nul", extra="前\x00后\x00")
-    h.send_bytes(200, page.replace("。", "。\x00").encode("utf-8"))
+    """NUL bytes inside the article text, past the first kilobyte (the head is clean)."""
+    page = article_html("nul").encode("utf-8")
+    h.send_bytes(200, page[:1024] + page[1024:].replace("。".encode(), "。\x00".encode()))
 
 
 def surrogates(h: _Handler, path: str, query) -> None:
@@ -278,8 +286,8 @@ def surrogates(h: _Handler, path: str, query) -> None:
 
 def malformed_feed(h: _Handler, path: str, query) -> None:
     body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>broken</title>'
-            b"<item><title>first</title><link>/item/1</link></item>"
-            b"<item><title>unclosed <link>/item/2</link></channel>&bogus; <<<>>>")
+            b"<item><title>first</title><link>/item/malformed-1</link></item>"
+            b"<item><title>unclosed <link>/item/malformed-2</link></channel>&bogus; <<<>>>")
     h.send_bytes(200, body, "application/rss+xml")
 
 
@@ -292,6 +300,19 @@ def huge_feed(h: _Handler, path: str, query) -> None:
                     f"<pubDate>Mon, 01 Jan 2024 00:00:00 GMT</pubDate></item>" for n in range(10_000))
     body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>huge</title>{items}</channel></rss>'
     h.send_bytes(200, body.encode("utf-8"), "application/rss+xml")
+
+
+def injection_page(h: _Handler, path: str, query) -> None:
+    h.send_bytes(200, article_html(SQL_INJECTION).encode("utf-8"))
+
+
+def injection_feed(h: _Handler, path: str, query) -> None:
+    """Items whose titles and link paths carry SQL injection strings."""
+    links = ["/inject/page", "/ok/x';DROP TABLE urls;--", "/ok/1%27%20OR%20%271%27=%271"]
+    items = "".join(f"<item><title>{html.escape(SQL_INJECTION)}</title><link>{html.escape(link)}</link></item>"
+                    for link in links)
+    h.send_bytes(200, f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode(),
+                 "application/rss+xml")
 
 
 def item(h: _Handler, path: str, query) -> None:
@@ -312,12 +333,12 @@ def sitemap(h: _Handler, path: str, query) -> None:
 
 ROUTES = {
     "/robots.txt": robots, "/hang": hang, "/hang/headers": hang_headers, "/drip": drip,
-    "/reset": reset_mid_body, "/redirect": redirect_to, "/big": big, "/big/streamed": big,
+    "/reset": reset_mid_body, "/big": big, "/big/streamed": big,
     "/bomb": bomb, "/bomb/nested": bomb, "/binary": binary, "/empty": empty, "/nul": nul_bytes,
     "/surrogates": surrogates, "/feed/malformed.xml": malformed_feed, "/feed/garbage.xml": garbage_feed,
-    "/feed/huge.xml": huge_feed,
+    "/feed/huge.xml": huge_feed, "/feed/inject.xml": injection_feed, "/inject/page": injection_page,
 }
 PREFIX_ROUTES = (
     ("/ok/", ok), ("/item/", item), ("/status/", status), ("/429/", too_many_requests), ("/loop/", loop),
-    ("/chain/", chain), ("/gbk/", gbk_page), ("/sitemap/", sitemap),
+    ("/chain/", chain), ("/gbk/", gbk_page), ("/sitemap/", sitemap), ("/redirect/", redirect_to),
 )

@@ -2,48 +2,9 @@
 ``mediamon_ingest`` run over the demo site lands articles in Postgres, idempotently."""
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-from sqlalchemy.engine import make_url
-
-from conftest import count_rows
-from mediamon import db
-from mediamon.settings import PROJECT_ROOT
-
-DAGS = PROJECT_ROOT / "dags"
-
-
-@pytest.fixture(scope="session")
-def airflow_home(database_url, tmp_path_factory):
-    """A private AIRFLOW_HOME whose metadata database sits next to the test database.
-
-    Airflow reads its configuration when first imported, so this fixture sets the environment for
-    the whole test process before any test imports Airflow.
-    """
-    url = make_url(database_url)
-    metadata_db = f"{url.database}_airflow"
-    admin = url.set(database="postgres").render_as_string(hide_password=False)
-    db.ensure_database(admin, metadata_db)
-    home = tmp_path_factory.mktemp("airflow_home")
-    os.environ.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.set(database=metadata_db).render_as_string(hide_password=False),
-    })
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True,
-                   capture_output=True, env=os.environ)
-    yield home
-    if "airflow.settings" in sys.modules:
-        # Close Airflow's sessions first, or its atexit hook trips over the dropped database.
-        sys.modules["airflow.settings"].dispose_orm()
-    db.drop_database(admin, metadata_db)
+from conftest import DAGS, count_rows
 
 
 def test_dag_files_import_without_errors_or_io(airflow_home, monkeypatch):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import socketserver
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -85,6 +87,8 @@ def test_next_report_with_nothing_new_is_a_valid_empty_report(ingested):
     assert second["period"]["start"] == first["period"]["end"]
     page = Path(second["paths"]["html"]).read_text(encoding="utf-8")
     assert 'id="no-new-coverage"' in page
+    header = (Path(second["paths"]["dir"]) / "stories.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert header == [",".join(report.CSV_COLUMNS["stories"])]
     assert watermark(ingested)[1] == second["report_id"]
 
 
@@ -211,7 +215,7 @@ def test_reports_dir_is_configurable(ingested, tmp_path):
 
 # --- the DAG ---------------------------------------------------------------------------------------
 
-from test_dags import DAGS, airflow_home  # noqa: E402,F401  (the session's Airflow home fixture)
+from conftest import DAGS  # noqa: E402
 
 
 def _report_dag(monkeypatch, settings):
@@ -252,3 +256,47 @@ def test_report_dag_run_publishes_summary_on_xcom_and_asset(airflow_home, ingest
     assert extra["counts"]["articles"] == len(relevant_ids(ingested))
     assert Path(extra["paths"]["html"]).is_file()
     assert watermark(ingested)[1] == extra["report_id"]
+
+
+class _SmtpSink(socketserver.StreamRequestHandler):
+    """Just enough SMTP to accept one message and keep its text in ``server.messages``."""
+
+    def handle(self):
+        self.wfile.write(b"220 sink\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go on\r\n")
+                body = b"".join(iter(self.rfile.readline, b".\r\n"))
+                self.server.messages.append(body.decode("utf-8", "replace"))
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_sink():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SmtpSink)
+    server.messages = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_report_dag_emails_the_report_only_when_configured(airflow_home, ingested, monkeypatch, smtp_sink):
+    from airflow.utils.state import DagRunState
+
+    port = smtp_sink.server_address[1]
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT",
+                       f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true&from_email=mediamon%40localhost")
+    dag = _report_dag(monkeypatch, ingested)
+    assert dag.test().state == DagRunState.SUCCESS
+    assert smtp_sink.messages == []
+
+    monkeypatch.setenv("MEDIAMON_REPORT_EMAIL_TO", "analyst@localhost")
+    assert dag.test().state == DagRunState.SUCCESS
+    assert len(smtp_sink.messages) == 1
+    assert "Subject: mediamon report #2: 0 new stories" in smtp_sink.messages[0]

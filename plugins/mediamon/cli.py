@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="what `make run` does: database, demo site, the ingest DAG in Airflow")
     run.add_argument("--no-airflow", action="store_true", help="run the steps in-process instead of `airflow dags test`")
 
+    rep = commands.add_parser("report", help="build the report on coverage new since the last one")
+    rep.add_argument("--out", type=Path, help="reports directory (default: $MEDIAMON_REPORTS_DIR or .mediamon/reports)")
+
     ui = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) on the `make run` setup")
     ui.add_argument("--port", type=int, default=8080)
 
@@ -139,6 +142,18 @@ def _run(args, settings: Settings) -> int:
     return run_demo(settings, use_airflow=not args.no_airflow)
 
 
+def _report(args, settings: Settings) -> int:
+    from mediamon import pipeline, report
+
+    if args.out:
+        settings = replace(settings, reports_dir=args.out)
+    pipeline.migrate(settings)
+    summary = report.build_report(settings)
+    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    print(summary["paths"]["html"])
+    return 0
+
+
 def _airflow(args, settings: Settings) -> int:
     from mediamon.runner import serve_airflow_ui
 
@@ -166,7 +181,7 @@ def _eval(args, settings: Settings) -> int:
 
 
 COMMANDS = {"db": _db, "sources": _sources, "demo-site": _demo_site, "ingest": _ingest,
-            "extract": _extract, "run": _run, "airflow": _airflow, "eval": _eval}
+            "extract": _extract, "run": _run, "report": _report, "airflow": _airflow, "eval": _eval}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -211,48 +211,54 @@ def assign_stories(settings: Settings) -> dict:
             if not batch:
                 break
             touched: set[int] = set()
-            spun: dict[int, dict] = {}
+            spun: list[tuple[int, dict]] = []
             for row in batch:
-                story_id, created, merged, spun_of = _assign(conn, row, settings.dedupe)
+                story_id, created, merged, spun_copies = _assign(conn, row, settings.dedupe)
                 touched.add(story_id)
                 counts["new_stories"] += created
                 counts["merged_stories"] += merged
-                if spun_of:
-                    spun[row.article_id] = spun_of
-            counts["spam"] += _flag_spam(conn, [row.article_id for row in batch], spun, settings.dedupe)
+                spun += spun_copies
+            flagged = _flag_spam(conn, [row.article_id for row in batch], settings.dedupe)
+            for article_id, evidence in spun:
+                store.execute(conn, "dedupe.add_spam_evidence", {
+                    "article_id": article_id, "evidence": json.dumps([evidence], ensure_ascii=False)})
             _refresh_stories(conn, touched)
             counts["assigned"] += len(batch)
+            counts["spam"] += len(flagged | {article_id for article_id, _ in spun})
     log.info("stories: %s", counts)
     return counts
 
 
-def _assign(conn, row, cfg: DedupeSettings) -> tuple[int, bool, int, dict | None]:
-    """Put one article into a story. Returns (story_id, created a story, stories merged away,
-    spun-copy evidence or None)."""
+def _assign(conn, row, cfg: DedupeSettings) -> tuple[int, bool, int, list[tuple[int, dict]]]:
+    """Put one article into a story. Returns (story_id, whether the story is new, number of
+    stories merged into it, spun copies found: (article id, evidence) pairs)."""
     own = set(shingles(tokens(row.text), cfg))
     matched: set[int] = set()
-    best_near = None
+    spun = []
     for cand in store.rows(conn, "dedupe.candidates", {"band_keys": list(row.band_keys),
                                                        "article_id": row.article_id}):
         share, shared = containment(own, shingles(tokens(cand.text), cfg))
         needed = cfg.same_site_min_containment if cand.site == row.site else cfg.min_containment
-        if share >= needed and shared >= cfg.min_shared_shingles:
+        if shared < cfg.min_shared_shingles:
+            continue
+        if share >= needed:
             matched.add(cand.story_id)
-        elif (share >= cfg.spun_min_containment and shared >= cfg.min_shared_shingles
-              and cand.site != row.site and _earlier(cand.published_at, row.published_at)
-              and (best_near is None or share > best_near["containment"])):
-            best_near = {"rule": "spun_copy", "of_article_id": cand.article_id,
-                         "containment": round(share, 3)}
+        elif share >= cfg.spun_min_containment and cand.site != row.site:
+            # Too much shared for two own reports, too little for one text: the later one was
+            # rewritten from the earlier.
+            copy, source = (cand, row) if _earlier(row.published_at, cand.published_at) else (row, cand)
+            spun.append((copy.article_id, {"rule": "spun_copy", "of_article_id": source.article_id,
+                                           "containment": round(share, 3)}))
     if not matched:
         story_id = store.scalar(conn, "dedupe.new_story")
         store.execute(conn, "dedupe.set_story", {"story_id": story_id, "article_id": row.article_id})
-        return story_id, True, 0, best_near
+        return story_id, True, 0, spun
     story_id, *others = sorted(matched)
     if others:
         store.execute(conn, "dedupe.move_stories", {"into_story_id": story_id, "story_ids": others})
         store.execute(conn, "dedupe.delete_stories", {"story_ids": others})
     store.execute(conn, "dedupe.set_story", {"story_id": story_id, "article_id": row.article_id})
-    return story_id, False, len(others), None
+    return story_id, False, len(others), spun
 
 
 def _earlier(a, b) -> bool:
@@ -328,7 +334,8 @@ def spam_evidence(title: str | None, site_name: str | None, text: str, html: str
     ``spam_keyword``: a commercial spam keyword (``spam_keywords``) in the title, site name, or the
     page's <title>, meta keywords or breadcrumb: spam domains host news copies to rank for them.
     ``reading_time_stamp``: the text carries a content farm's "本篇文章N字，读完约M分钟" stamp.
-    (``spun_copy`` is decided while clustering; see :func:`assign_stories`.)
+    ``spun_copy`` is decided while clustering: two articles of different sites sharing between
+    ``spun_min_containment`` and ``min_containment`` of their shingles; the later one is flagged.
     """
     fields = {"title": title or "", "site_name": site_name or ""}
     if html:
@@ -341,19 +348,18 @@ def spam_evidence(title: str | None, site_name: str | None, text: str, html: str
     return found
 
 
-def _flag_spam(conn, article_ids: list[int], spun: dict[int, dict], cfg: DedupeSettings) -> int:
+def _flag_spam(conn, article_ids: list[int], cfg: DedupeSettings) -> set[int]:
+    """Apply the page rules of :func:`spam_evidence` to these articles; returns those flagged."""
     from mediamon.extract import decode_html
 
-    flagged = 0
+    flagged = set()
     for row in store.rows(conn, "dedupe.spam_inputs", {"article_ids": article_ids}):
         html = decode_html(gzip.decompress(row.body_gzip), row.declared_charset)[0] if row.body_gzip else None
         evidence = spam_evidence(row.title, row.site_name, row.text, html, cfg)
-        if row.article_id in spun:
-            evidence.append(spun[row.article_id])
         if evidence:
-            flagged += 1
-            store.execute(conn, "dedupe.set_spam", {"article_id": row.article_id, "is_spam": True,
-                                                    "evidence": json.dumps(evidence, ensure_ascii=False)})
+            flagged.add(row.article_id)
+            store.execute(conn, "dedupe.add_spam_evidence", {
+                "article_id": row.article_id, "evidence": json.dumps(evidence, ensure_ascii=False)})
     return flagged
 
 
@@ -362,7 +368,7 @@ def rebuild_stories(settings: Settings) -> dict:
 
     For ``mediamon_reprocess`` after a change of thresholds or normalization. Clustering is the
     connected components of verified matches, so the same articles and settings give the same
-    stories (story ids are new). Returns :func:`assign_stories`'s counts.
+    stories, with the same ids (the id sequence restarts). Returns :func:`assign_stories`'s counts.
     """
     with store.transaction(settings) as conn:
         store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})

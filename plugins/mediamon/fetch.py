@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -51,6 +52,7 @@ class FetchError(Exception):
     """
 
     def __init__(self, reason: str, detail: str = "", *, temporary: bool = False, status: int | None = None):
+        detail = redact_userinfo(detail)
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason, self.detail, self.temporary, self.status = reason, detail, temporary, status
 
@@ -60,6 +62,14 @@ class BlockedAddress(FetchError):
         super().__init__("blocked_address", detail)
 
 
+_USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
+
+
+def redact_userinfo(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL in it replaced."""
+    return _USERINFO_PASSWORD.sub(r"\1:***@", text)
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
@@ -67,11 +77,23 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def is_public_address(address: str) -> bool:
     """True for globally routable unicast addresses; False for private, loopback, link-local,
-    multicast, reserved and unspecified ones, including IPv4 addresses mapped into IPv6."""
+    multicast, reserved and unspecified ones.
+
+    IPv6 addresses that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+    ``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``) are judged by
+    that IPv4 address too: a gateway would carry them to it.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and any(ip in net for net in _IPV4_CARRYING_NETS):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
     return ip.is_global and not ip.is_multicast
+
+
+_IPV4_CARRYING_NETS = tuple(ipaddress.IPv6Network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48"))
 
 
 @dataclass(frozen=True)
@@ -113,32 +135,38 @@ def _authority(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _guarded_session(policy: AddressPolicy, user_agent: str, connections: weakref.WeakSet) -> requests.Session:
+def _guarded_session(policy: AddressPolicy, user_agent: str, sockets: weakref.WeakSet) -> requests.Session:
     """A session whose every new connection re-checks, and then uses, the vetted addresses.
 
-    Every connection is added to ``connections`` so the fetch watchdog can shut it down.
+    Every connected socket (after TLS wrapping, if any) is added to ``sockets`` so the fetch
+    watchdog can shut it down; http.client drops its own reference before the body is read.
     """
 
-    def new_conn(conn) -> socket.socket:
-        last_error: OSError | None = None
-        for address in policy.addresses(conn.host, conn.port):
-            try:
-                sock = urllib3_connection.connection.create_connection(
-                    (address, conn.port), conn.timeout, source_address=conn.source_address,
-                    socket_options=conn.socket_options)
-            except OSError as exc:
-                last_error = exc
-                continue
-            connections.add(conn)
-            return sock
-        raise urllib3_connection.NewConnectionError(conn, f"cannot connect: {last_error}")
+    def guarded(base: type) -> type:
+        class GuardedConnection(base):
+            def _new_conn(self) -> socket.socket:
+                last_error: OSError | None = None
+                for address in policy.addresses(self.host, self.port):
+                    try:
+                        return urllib3_connection.connection.create_connection(
+                            (address, self.port), self.timeout, source_address=self.source_address,
+                            socket_options=self.socket_options)
+                    except OSError as exc:
+                        last_error = exc
+                raise urllib3_connection.NewConnectionError(self, f"cannot connect: {last_error}")
 
-    http_conn = type("GuardedHTTPConnection", (urllib3_connection.HTTPConnection,), {"_new_conn": new_conn})
-    https_conn = type("GuardedHTTPSConnection", (urllib3_connection.HTTPSConnection,), {"_new_conn": new_conn})
+            def connect(self) -> None:
+                super().connect()
+                sockets.add(self.sock)
+
+        return GuardedConnection
+
     adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=4)
     adapter.poolmanager.pool_classes_by_scheme = {
-        "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+        "http": type("GuardedHTTPPool", (HTTPConnectionPool,),
+                     {"ConnectionCls": guarded(urllib3_connection.HTTPConnection)}),
+        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,),
+                      {"ConnectionCls": guarded(urllib3_connection.HTTPSConnection)}),
     }
     session = requests.Session()
     # Proxies from the environment would connect on our behalf and bypass the address guard.
@@ -183,8 +211,8 @@ class Fetcher:
 
     def __post_init__(self) -> None:
         self.policy = AddressPolicy(frozenset(a.lower() for a in self.allow_private), self.resolver)
-        self._connections: weakref.WeakSet = weakref.WeakSet()
-        self.session = _guarded_session(self.policy, self.settings.user_agent, self._connections)
+        self._sockets: weakref.WeakSet = weakref.WeakSet()
+        self.session = _guarded_session(self.policy, self.settings.user_agent, self._sockets)
         # host -> (time loaded, parser or None for "no rules", or the error that made it unavailable)
         self._robots: dict[str, tuple[float, urllib.robotparser.RobotFileParser | None | FetchError]] = {}
         self._last_request: dict[str, float] = {}
@@ -274,25 +302,28 @@ class Fetcher:
         def abort() -> None:
             # Shutting the socket down wakes the read blocked on it, whatever stage it is in.
             expired.set()
-            for conn in list(self._connections):
-                if conn.sock is not None:
-                    try:
-                        conn.sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+            for sock in list(self._sockets):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
         watchdog = threading.Timer(self.settings.total_timeout_s, abort)
         watchdog.daemon = True
         watchdog.start()
         try:
-            return self._exchange(url, headers, cap)
-        except FetchError as exc:
-            if expired.is_set() and exc.reason == "connection_error":
-                raise FetchError("timeout", f"no complete response after {self.settings.total_timeout_s}s",
-                                 temporary=True) from None
-            raise
+            result = self._exchange(url, headers, cap)
+        except FetchError:
+            if not expired.is_set():
+                raise
+            result = None
         finally:
             watchdog.cancel()
+        if expired.is_set():
+            # Whatever came back was cut short by the watchdog: headers or body are incomplete.
+            raise FetchError("timeout", f"no complete response after {self.settings.total_timeout_s}s",
+                             temporary=True)
+        return result
 
     def _exchange(self, url: str, headers: dict[str, str], cap: int) -> FetchResult:
         try:

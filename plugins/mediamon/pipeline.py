@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from mediamon import dedupe, discover, extract, store
-from mediamon.fetch import FetchError, Fetcher
+from mediamon.fetch import FetchError, Fetcher, redact_userinfo
 from mediamon.settings import Settings
 from mediamon.sources import Source, load_sources
 
@@ -86,20 +86,29 @@ def discover_source(settings: Settings, source_id: str) -> dict:
 
     Feed documents use conditional GET (ETag, Last-Modified) and a body hash, so an unchanged
     feed costs one 304 and parses nothing. A failure is logged and counted; it does not raise,
-    so one broken source never fails the others.
+    so one broken source never fails the others. The outcome feeds the source's health; a source
+    that is auto-disabled or backing off is skipped (``errors`` then says why).
     """
+    from mediamon import health
+
     with store.transaction(settings) as conn:
         row = store.rows(conn, "ingest.source", {"source_id": source_id})
     if not row:
         raise KeyError(f"unknown source {source_id!r}")
     source = _source_from_row(row[0])
     counts = DiscoverCounts(source_id)
+    hold = health.sources_on_hold(settings).get(source_id)
+    if hold:
+        log.info("discover %s: skipped, %s", source_id, hold)
+        counts.errors.append(f"skipped: {hold}")
+        return counts.__dict__
     links: list[discover.Link] = []
     if source.kind == "page":
         url = discover.canonical_url(source.url)
         links = [discover.Link(url)] if url else []
         counts.documents = 1
     else:
+        failures: list[tuple[str, bool]] = []
         with _fetcher(settings, source) as fetcher:
             queue, seen = [source.url], set()
             while queue and len(seen) < MAX_SITEMAP_DOCUMENTS and len(links) < source.max_pages:
@@ -107,10 +116,18 @@ def discover_source(settings: Settings, source_id: str) -> dict:
                 if doc_url in seen:
                     continue
                 seen.add(doc_url)
-                found = _discover_document(settings, source, fetcher, doc_url, counts)
+                found, failure = _discover_document(settings, source, fetcher, doc_url, counts)
+                if failure:
+                    failures.append(failure)
                 if found is not None:
                     links.extend(found.links)
                     queue.extend(found.sitemaps)
+        # One document that answered (even 304) shows the source alive; else its first error counts.
+        if len(failures) < len(seen):
+            health.record_success(settings, source_id, "discover")
+        else:
+            reason, hard = failures[0]
+            health.record_failure(settings, source_id, "discover", reason, hard=hard)
     links = list({link.url: link for link in links}.values())[: source.max_pages]
     counts.links = len(links)
     if links:
@@ -126,7 +143,12 @@ def discover_source(settings: Settings, source_id: str) -> dict:
 
 
 def _discover_document(settings: Settings, source: Source, fetcher: Fetcher, url: str,
-                       counts: DiscoverCounts) -> discover.Discovery | None:
+                       counts: DiscoverCounts) -> tuple[discover.Discovery | None, tuple[str, bool] | None]:
+    """Fetch and parse one feed, sitemap or listing document.
+
+    Returns what it yielded (None when it failed or did not change) and, for a failure, its
+    reason code and whether it is hard (not worth retrying soon).
+    """
     with store.transaction(settings) as conn:
         state = store.rows(conn, "ingest.discovery_document", {"url": url})
     etag, last_modified, old_hash = (state[0] if state else (None, None, None))
@@ -136,20 +158,20 @@ def _discover_document(settings: Settings, source: Source, fetcher: Fetcher, url
     try:
         result = fetcher.get(url, etag=etag, last_modified=last_modified)
     except FetchError as exc:
-        counts.errors.append(f"{url}: {exc}")
+        counts.errors.append(f"{redact_userinfo(url)}: {exc}")
         _save_document(settings, record | {"last_status": exc.reason})
-        return None
+        return None, (exc.reason, not exc.temporary)
     if result.not_modified:
         counts.not_modified += 1
         _save_document(settings, record | {"last_status": "not_modified"})
-        return None
+        return None, None
     body_hash = hashlib.sha256(result.body).hexdigest()
     record |= {"etag": result.headers.get("etag"), "last_modified": result.headers.get("last-modified"),
                "body_sha256": body_hash}
     if body_hash == old_hash:
         counts.unchanged += 1
         _save_document(settings, record | {"last_status": "unchanged"})
-        return None
+        return None, None
     try:
         if source.kind in ("rss", "atom"):
             found = discover.parse_feed(result.body, result.final_url, source.max_pages)
@@ -159,12 +181,12 @@ def _discover_document(settings: Settings, source: Source, fetcher: Fetcher, url
             html, _ = extract.decode_html(result.body, result.charset)
             found = discover.parse_listing(html, result.final_url, source.max_pages)
     except discover.NotAFeed as exc:
-        counts.errors.append(f"{url}: {exc}")
+        counts.errors.append(f"{redact_userinfo(url)}: {exc}")
         # No hash: the document must be parsed again next time, it may be fixed by then.
         _save_document(settings, record | {"body_sha256": None, "last_status": "unparseable"})
-        return None
+        return None, ("unparseable", True)
     _save_document(settings, record | {"last_status": "ok"})
-    return found
+    return found, None
 
 
 def _save_document(settings: Settings, record: dict) -> None:
@@ -178,15 +200,23 @@ def plan_fetch(settings: Settings, batch_size: int = 50) -> list[list[int]]:
     """Split the pending frontier into batches of one source and host each.
 
     One batch is one mapped fetch task, so per-host politeness holds inside a task and hosts are
-    fetched in parallel across tasks.
+    fetched in parallel across tasks. URLs of sources that are auto-disabled or backing off wait.
     """
+    from mediamon import health
+
+    on_hold = health.sources_on_hold(settings)
     with store.transaction(settings) as conn:
         pending = store.rows(conn, "ingest.pending_urls")
     by_host: dict[tuple[str, str], list[int]] = defaultdict(list)
+    held = 0
     for row in pending:
-        by_host[(row.source_id, row.host)].append(row.url_id)
+        if row.source_id in on_hold:
+            held += 1
+        else:
+            by_host[(row.source_id, row.host)].append(row.url_id)
     batches = [ids[i:i + batch_size] for ids in by_host.values() for i in range(0, len(ids), batch_size)]
-    log.info("fetch plan: %d pending URLs in %d batches", len(pending), len(batches))
+    log.info("fetch plan: %d pending URLs in %d batches; %d held back (sources on hold: %s)",
+             len(pending) - held, len(batches), held, ", ".join(sorted(on_hold)) or "none")
     return batches
 
 
@@ -194,44 +224,58 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> dict:
     """Fetch the still-pending URLs among ``url_ids`` and store each raw page.
 
     Each URL is committed on its own, so a worker killed mid-batch loses nothing: a re-run fetches
-    only what is still pending.
+    only what is still pending. Per source, the batch counts as one success for its health if any
+    URL was fetched, else as one failure with the most frequent reason.
     """
+    from mediamon import health
+
     counts: Counter = Counter()
     with store.transaction(settings) as conn:
         todo = store.rows(conn, "ingest.urls_to_fetch", {"url_ids": list(url_ids)})
     fetchers: dict[str, Fetcher] = {}
+    outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
     try:
         for row in todo:
             if row.source_id not in fetchers:
                 cfg = row.settings or {}
                 fetchers[row.source_id] = Fetcher(settings.fetch, allow_private=cfg.get("allow_private") or (),
                                                   crawl_delay_s=cfg.get("crawl_delay_s"))
-            status, reason = _fetch_one(settings, fetchers[row.source_id], row)
+            status, error = _fetch_one(settings, fetchers[row.source_id], row)
+            outcomes[row.source_id].append(error)
             counts[status] += 1
-            if reason:
-                counts[f"reason:{reason}"] += 1
+            if error:
+                counts[f"reason:{error.reason}"] += 1
     finally:
         for fetcher in fetchers.values():
             fetcher.close()
+    for source_id, errors in outcomes.items():
+        if None in errors:
+            health.record_success(settings, source_id, "fetch")
+        else:
+            reason = Counter(e.reason for e in errors).most_common(1)[0][0]
+            health.record_failure(settings, source_id, "fetch", reason, hard=not any(e.temporary for e in errors))
     log.info("fetched batch of %d: %s", len(todo), dict(counts))
     return {"fetched": counts["fetched"], "failed": counts["failed"] + counts["blocked"],
             "retry_later": counts["pending"], "reasons": {k[7:]: v for k, v in counts.items() if k.startswith("reason:")}}
 
 
-def _fetch_one(settings: Settings, fetcher: Fetcher, row) -> tuple[str, str | None]:
+def _fetch_one(settings: Settings, fetcher: Fetcher, row) -> tuple[str, FetchError | None]:
+    """Fetch one URL and record its new status: fetched (page stored), blocked (refused by policy:
+    address, robots, content type), failed, or pending again after a temporary error until it
+    has had ``max_url_attempts``. Returns the status and the error, if any."""
     try:
         result = fetcher.get(row.canonical_url)
     except FetchError as exc:
-        if exc.reason in ("blocked_address", "robots_disallowed", "content_type", "bad_url"):
-            status = "blocked"
-        elif exc.temporary:
-            status = "pending"
-        else:
-            status = "failed"
-        log.warning("fetch %s: %s", row.canonical_url, exc)
+        log.warning("fetch %s: %s", redact_userinfo(row.canonical_url), exc)
         with store.transaction(settings) as conn:
-            store.execute(conn, "ingest.mark_url", {"url_id": row.url_id, "status": status, "reason": exc.reason})
-        return status, exc.reason
+            if exc.temporary:
+                status = store.scalar(conn, "health.give_up_or_retry_url", {
+                    "url_id": row.url_id, "reason": exc.reason, "max_attempts": settings.fetch.max_url_attempts})
+            else:
+                status = "blocked" if exc.reason in ("blocked_address", "robots_disallowed", "content_type",
+                                                     "bad_url") else "failed"
+                store.execute(conn, "ingest.mark_url", {"url_id": row.url_id, "status": status, "reason": exc.reason})
+        return status, exc
     with store.transaction(settings) as conn:
         store.execute(conn, "ingest.save_page", {
             "url_id": row.url_id, "final_url": result.final_url, "http_status": result.status,

@@ -18,7 +18,7 @@ import logging
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from math import cos, pi, sin
 from pathlib import Path
@@ -38,7 +38,16 @@ COUNT_LABELS = {
     "sites": ("网站", "distinct sites"),
     "spam_copies": ("垃圾转载", "spam copies (not counted)"),
 }
-CSV_TABLES = ("stories", "spam_copies", "regions", "region_pairs", "trend", "sources")
+# The tables written as CSV and their columns (a row with another key is an error, not dropped).
+CSV_COLUMNS = {
+    "stories": ("story_key", "title", "published", "url", "site", "sites", "articles", "new_articles", "is_new",
+                "regions", "cooperation_types", "agreements"),
+    "spam_copies": ("article_id", "title", "site", "url", "story_title", "evidence"),
+    "regions": ("code", "name", "stories", "articles"),
+    "region_pairs": ("region_a", "region_a_name", "region_b", "region_b_name", "stories", "articles"),
+    "trend": ("day", "stories"),
+    "sources": ("site", "source", "articles", "stories", "spam_copies"),
+}
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -128,8 +137,10 @@ def collect(conn, settings: Settings, report_id: int, period_start: datetime | N
     zone = ZoneInfo(cfg.timezone)
     params = {"topic_id": cfg.topic_id, "article_ids": article_ids}
     copies = store.rows(conn, "report.story_articles", params)
-    stories = [_Story(key, [c for c in copies if c.story_key == key])
-               for key in dict.fromkeys(c.story_key for c in copies)]
+    copies_of = defaultdict(list)
+    for copy in copies:
+        copies_of[copy.story_key].append(copy)
+    stories = {key: _Story(key, group) for key, group in copies_of.items()}
     relevant_ids = [c.article_id for c in copies if c.relevant and not c.is_spam]
     regions_of = defaultdict(list)
     for row in store.rows(conn, "report.article_regions", {**params, "article_ids": relevant_ids}):
@@ -138,7 +149,7 @@ def collect(conn, settings: Settings, report_id: int, period_start: datetime | N
     pairs = store.rows(conn, "report.region_pairs",
                        {**params, "article_ids": [c.article_id for c in period_copies if c.relevant]})
 
-    reported = [s for s in stories if s.nonspam(period_only=True)]
+    reported = [s for s in stories.values() if s.nonspam(period_only=True)]
     counts = {
         "new_stories": sum(not any(c.reported_before for c in s.copies) for s in reported),
         "stories": len(reported),
@@ -212,9 +223,8 @@ def _story_rows(stories: list[_Story], regions_of: dict, zone: ZoneInfo) -> list
     return rows
 
 
-def _spam_row(copy, stories: list[_Story]) -> dict:
-    story = next(s for s in stories if s.key == copy.story_key)
-    canonical = story.canonical()
+def _spam_row(copy, stories: dict[int, _Story]) -> dict:
+    canonical = stories[copy.story_key].canonical()
     return {"article_id": copy.article_id, "title": copy.title or "", "site": copy.site,
             "url": copy.canonical_url, "story_title": canonical.story_title or canonical.title or "",
             "evidence": copy.spam_evidence}
@@ -266,21 +276,20 @@ def write_files(directory: Path, data: dict, page: str) -> dict[str, str]:
     files = {"html": directory / "report.html", "json": directory / "report.json"}
     files["html"].write_text(page, encoding="utf-8")
     files["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    for table in CSV_TABLES:
+    for table, columns in CSV_COLUMNS.items():
         files[f"{table}.csv"] = directory / f"{table}.csv"
-        files[f"{table}.csv"].write_text(render_csv(data[table]), encoding="utf-8-sig")
+        files[f"{table}.csv"].write_text(render_csv(data[table], columns), encoding="utf-8-sig")
     return {kind: str(path) for kind, path in files.items()}
 
 
-def render_csv(rows: list[dict]) -> str:
-    """Rows as CSV. Lists join with ``;``; a cell that a spreadsheet would run as a formula is
-    prefixed with ``'`` (scraped titles can start with ``=``, ``+``, ``-`` or ``@``)."""
+def render_csv(rows: list[dict], columns: tuple[str, ...]) -> str:
+    """Rows as CSV with a header of ``columns``. Lists join with ``;``; a cell that a spreadsheet
+    would run as a formula is prefixed with ``'`` (scraped titles can start with ``=`` or ``@``)."""
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 
@@ -307,7 +316,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 10px;border-bot
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{border-bottom:1px solid #e4e7eb;padding:6px 8px;text-align:left;vertical-align:top}
 th{background:#f5f7fa}td.num,th.num{text-align:right}.tag{display:inline-block;background:#e6f0ff;border-radius:4px;padding:0 6px;margin:1px 2px;font-size:12px}
 .new{background:#fff3c4}.empty{padding:16px;background:#f5f7fa;border-radius:8px}.muted{color:#7b8794}
-.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}svg text{font-family:inherit}
+#stories td:first-child{min-width:320px}.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}svg text{font-family:inherit}
 """
 
 
@@ -441,7 +450,9 @@ def trend_svg(trend: list[dict], width: int = 760, height: int = 240) -> str:
         bars.append(f'<rect x="{x + 1:.1f}" y="{height - bottom - h:.1f}" width="{step - 2:.1f}" height="{h:.1f}" '
                     f'fill="#3e7bfa"><title>{_e(day["day"])}: {day["stories"]}</title></rect>')
         if i % 5 == 0 or i == len(trend) - 1:
-            labels.append(f'<text x="{x + step / 2:.1f}" y="{height - 10}" font-size="11" text-anchor="middle">'
+            # The last label ends at the chart's edge instead of being cut by it.
+            anchor, at = ("end", x + step) if i == len(trend) - 1 else ("middle", x + step / 2)
+            labels.append(f'<text x="{at:.1f}" y="{height - 10}" font-size="11" text-anchor="{anchor}">'
                           f'{_e(day["day"][5:])}</text>')
     axis = (f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#9aa5b1"/>'
             f'<text x="{left - 6}" y="{top + 4}" font-size="11" text-anchor="end">{peak}</text>'

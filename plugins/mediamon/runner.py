@@ -157,6 +157,11 @@ def run_demo(settings: Settings, use_airflow: bool = True) -> int:
     print()
     print(pipeline.format_summary(pipeline.summary(settings)))
     print()
+    from mediamon import report
+
+    built = report.build_report(settings)
+    print(f"Report #{built['report_id']} ({built['counts']['new_stories']} new stories): {built['paths']['html']}")
+    print()
     print("Query the articles:")
     print(f"  {db.psql_command(database_url)} -c \"{EXAMPLE_QUERY}\"")
     if not settings.database_url:

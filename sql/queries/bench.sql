@@ -14,3 +14,16 @@ COPY bench_article_copy FROM STDIN WITH (FORMAT csv)
 
 -- name: drop_copy_target
 DROP TABLE IF EXISTS bench_article_copy
+
+-- The Airflow metadata queries below run against the scale check's scratch metadata database.
+
+-- name: dag_run_state
+SELECT state FROM dag_run WHERE dag_id = :dag_id AND run_id = :run_id
+
+-- name: task_instances_of_run
+SELECT task_id, map_index, state, hostname, external_executor_id
+FROM task_instance WHERE dag_id = :dag_id AND run_id = :run_id
+ORDER BY task_id, map_index
+
+-- name: classified_counts
+SELECT count(*) AS classified, count(*) FILTER (WHERE relevant) AS relevant FROM article_topics

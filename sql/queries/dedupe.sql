@@ -72,14 +72,17 @@ SELECT a.article_id, a.title, a.site_name, a.text, p.body_gzip, p.declared_chars
 FROM articles a LEFT JOIN pages p USING (url_id)
 WHERE a.article_id = ANY(:article_ids)
 
--- name: set_spam
-UPDATE articles SET is_spam = :is_spam, spam_evidence = CAST(:evidence AS jsonb)
+-- name: add_spam_evidence
+UPDATE articles SET is_spam = true, spam_evidence = coalesce(spam_evidence, '[]'::jsonb) || CAST(:evidence AS jsonb)
 WHERE article_id = :article_id
 
 -- name: clear_stories
 UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL WHERE story_id IS NOT NULL OR is_spam;
 DELETE FROM stories;
-TRUNCATE lsh_bands, article_fingerprints
+-- Story ids restart too, so the same articles and settings give the same ids.
+ALTER SEQUENCE stories_story_id_seq RESTART;
+-- Tables in the order index_articles writes them, so a concurrent fingerprinting cannot deadlock.
+TRUNCATE article_fingerprints, lsh_bands
 
 -- name: story_counts
 SELECT (SELECT count(*) FROM stories) AS stories,

@@ -1,0 +1,155 @@
+"""Benchmark of the Postgres LSH index: does the cost of adding one article grow with the corpus?
+
+For each size (ascending), the index of a temporary database grows to that many synthetic
+fingerprints (random MinHash signatures, cut into band keys by :func:`mediamon.dedupe.band_keys`
+and loaded with binary COPY). Then ``probes`` new articles are added, through
+the production queries: candidate lookup (``dedupe.candidate_ids``) and band insert
+(``dedupe.insert_bands``), within one transaction that is rolled back after. The same signatures go into datasketch's in-memory ``MinHashLSH`` with the
+same bands, where one probe is ``query`` plus ``insert``. A benchmark, not a test: it reports times.
+"""
+from __future__ import annotations
+
+import io
+import statistics
+import time
+import uuid
+from dataclasses import replace
+
+import numpy as np
+from datasketch import LeanMinHash, MinHashLSH
+from sqlalchemy.engine import make_url
+
+from mediamon import db, dedupe, store
+from mediamon.settings import DedupeSettings, Settings
+
+_COPY_ROW = np.dtype([("fields", ">i2"), ("key_len", ">i4"), ("key", ">i8"), ("id_len", ">i4"), ("id", ">i8")])
+_CHUNK = 50_000
+
+
+def _signatures(rng: np.random.Generator, count: int, cfg: DedupeSettings) -> np.ndarray:
+    width = (cfg.lsh_bands + cfg.lead_lsh_bands) * cfg.lsh_rows
+    return rng.integers(0, 2**32 - 1, size=(count, width), dtype=np.uint64)
+
+
+def _keys(signatures: np.ndarray, cfg: DedupeSettings) -> np.ndarray:
+    """Band keys exactly as :func:`mediamon.dedupe.fingerprint` computes them: whole, then lead."""
+    split = cfg.lsh_bands * cfg.lsh_rows
+    return np.concatenate([dedupe.band_keys(signatures[:, :split], cfg.lsh_rows, 1),
+                           dedupe.band_keys(signatures[:, split:], cfg.lsh_rows, 2)], axis=1)
+
+
+def _copy_bands(conn, keys: np.ndarray, first_id: int) -> None:
+    """COPY (band_key, article_id) rows in PostgreSQL's binary format: no per-row Python work."""
+    rows = np.empty(keys.size, dtype=_COPY_ROW)
+    rows["fields"], rows["key_len"], rows["id_len"] = 2, 8, 8
+    rows["key"] = keys.ravel()
+    rows["id"] = np.repeat(np.arange(first_id, first_id + len(keys), dtype=np.int64), keys.shape[1])
+    data = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.copy_expert("COPY lsh_bands (band_key, article_id) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+    finally:
+        cursor.close()
+
+
+def _minhash(signature: np.ndarray) -> LeanMinHash:
+    return LeanMinHash(seed=1, hashvalues=signature.astype(np.uint32), scheme="affine32")
+
+
+def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes: int = 300,
+                     settings: DedupeSettings | None = None, seed: int = 8) -> dict:
+    """Time adding one article to the LSH index at each corpus size, in Postgres and in memory.
+
+    Returns ``sizes``: one row per size with ``pg_ms`` / ``memory_ms`` (mean per probe article),
+    ``pg_p95_ms``, ``load_s`` (time to grow the Postgres index to that size), ``band_rows``;
+    ``ratio_largest_smallest`` (Postgres, mean at the largest size over the smallest; target <= 1.5)
+    and ``pg_over_memory`` at the largest size.
+    """
+    cfg = settings or DedupeSettings()
+    admin = make_url(db.to_sqlalchemy_url(server_url)).set(database="postgres").render_as_string(hide_password=False)
+    name = f"mediamon_bench_{uuid.uuid4().hex[:10]}"
+    db.ensure_database(admin, name)
+    url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    rng = np.random.default_rng(seed)
+    memory = MinHashLSH(num_perm=(cfg.lsh_bands + cfg.lead_lsh_bands) * cfg.lsh_rows,
+                        params=(cfg.lsh_bands + cfg.lead_lsh_bands, cfg.lsh_rows))
+    results, loaded = [], 0
+    try:
+        mediamon_settings = replace(Settings.from_env({}), database_url=url, dedupe=cfg)
+        store.upgrade(store.engine_for(url))
+        for size in sorted(sizes):
+            started = time.perf_counter()
+            with store.transaction(mediamon_settings) as conn:
+                # Bulk load as a restore would: drop the primary key, COPY, build it again sorted.
+                conn.exec_driver_sql("ALTER TABLE lsh_bands DROP CONSTRAINT lsh_bands_pkey")
+                while loaded < size:
+                    count = min(_CHUNK, size - loaded)
+                    signatures = _signatures(rng, count, cfg)
+                    _copy_bands(conn, _keys(signatures, cfg), loaded + 1)
+                    for i, signature in enumerate(signatures):
+                        memory.insert(loaded + 1 + i, _minhash(signature), check_duplication=False)
+                    loaded += count
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
+                conn.exec_driver_sql("ALTER TABLE lsh_bands ADD PRIMARY KEY (band_key, article_id)")
+            # Measure the steady state: no autovacuum of the fresh rows or checkpoint during probes.
+            with store.engine(mediamon_settings).connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("VACUUM ANALYZE lsh_bands")
+                conn.exec_driver_sql("CHECKPOINT")
+            load_s = time.perf_counter() - started
+            probe_signatures = _signatures(rng, probes, cfg)
+            pg_ms = _time_postgres(mediamon_settings, _keys(probe_signatures, cfg), first_id=10**9)
+            memory_ms = _time_memory(memory, probe_signatures, first_id=10**9)
+            results.append({"size": size, "band_rows": size * (cfg.lsh_bands + cfg.lead_lsh_bands),
+                            "load_s": round(load_s, 1), "pg_ms": round(statistics.mean(pg_ms), 3),
+                            "pg_p95_ms": round(sorted(pg_ms)[int(0.95 * len(pg_ms))], 3),
+                            "memory_ms": round(statistics.mean(memory_ms), 4)})
+    finally:
+        store.engine_for(url).dispose()
+        db.drop_database(admin, name)
+    smallest, largest = results[0], results[-1]
+    return {"sizes": results, "probes": probes, "bands_per_article": cfg.lsh_bands + cfg.lead_lsh_bands,
+            "ratio_largest_smallest": round(largest["pg_ms"] / smallest["pg_ms"], 3),
+            "pg_over_memory": round(largest["pg_ms"] / largest["memory_ms"], 1)}
+
+
+def _time_postgres(settings: Settings, keys: np.ndarray, first_id: int) -> list[float]:
+    """Per probe article: candidate lookup and band insert, in one transaction as a production batch
+    runs them (a commit's fsync is the same at every size and would hide the index's cost). The
+    transaction is rolled back, so the index keeps its size."""
+    times = []
+    with store.engine(settings).connect() as conn:
+        with conn.begin() as transaction:
+            for i, row in enumerate(keys):
+                article_id, band_keys = first_id + i, [int(k) for k in row]
+                started = time.perf_counter()
+                store.rows(conn, "dedupe.candidate_ids", {"band_keys": band_keys, "article_id": article_id})
+                store.execute_many_values(conn, "dedupe.insert_bands", [(k, article_id) for k in band_keys])
+                times.append((time.perf_counter() - started) * 1000)
+            transaction.rollback()
+    return times
+
+
+def _time_memory(memory: MinHashLSH, signatures: np.ndarray, first_id: int) -> list[float]:
+    times = []
+    for i, signature in enumerate(signatures):
+        minhash = _minhash(signature)
+        started = time.perf_counter()
+        memory.query(minhash)
+        memory.insert(first_id + i, minhash, check_duplication=False)
+        times.append((time.perf_counter() - started) * 1000)
+    for i in range(len(signatures)):
+        memory.remove(first_id + i)
+    return times
+
+
+def format_dedupe_bench(result: dict) -> str:
+    lines = [f"LSH index: {result['bands_per_article']} band keys per article, {result['probes']} probe articles per size",
+             f"{'articles':>10} {'band rows':>11} {'load s':>8} {'pg ms/article':>14} {'pg p95 ms':>10} "
+             f"{'memory ms':>10}"]
+    for row in result["sizes"]:
+        lines.append(f"{row['size']:>10,} {row['band_rows']:>11,} {row['load_s']:>8} {row['pg_ms']:>14} "
+                     f"{row['pg_p95_ms']:>10} {row['memory_ms']:>10}")
+    lines.append(f"largest/smallest (Postgres, per article): {result['ratio_largest_smallest']} (target <= 1.5)")
+    lines.append(f"Postgres/in-memory datasketch MinHashLSH at the largest size: {result['pg_over_memory']}x")
+    return "\n".join(lines)
