@@ -28,9 +28,15 @@ articles = Asset(name="mediamon_articles", uri=ARTICLES_ASSET_URI)
 def mediamon_ingest():
     @task
     def sync_sources() -> list[str]:
-        from mediamon import pipeline
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return pipeline.sync_sources(settings())["source_ids"]
+        from mediamon import pipeline
+        from mediamon.errors import ConfigError
+
+        try:
+            return pipeline.sync_sources(settings())["source_ids"]
+        except ConfigError as exc:  # a bad config does not fix itself on retry
+            raise AirflowFailException(f"configuration error: {exc}") from None
 
     @task(map_index_template="{{ task.op_kwargs['source_id'] }}")
     def discover(source_id: str) -> dict:

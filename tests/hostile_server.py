@@ -58,8 +58,8 @@ def gzip_bomb(inflated_bytes: int) -> bytes:
 class HostileServer:
     """A threaded HTTP/1.0 server on ``host`` (127.0.0.1 by default) with misbehaving paths.
 
-    ``robots``: ``"allow"`` (allow all), ``"disallow"`` (Disallow: /), ``"error"`` (HTTP 500)
-    or ``"hang"`` (never answers).
+    ``robots``: ``"allow"`` (allow all), ``"disallow"`` (Disallow: /), ``"error"`` (HTTP 500),
+    ``"hang"`` (never answers) or ``"crawl-delay"`` (asks for a day between requests).
     """
 
     def __init__(self, robots: str = "allow", host: str = "127.0.0.1", port: int = 0):
@@ -160,6 +160,8 @@ def robots(h: _Handler, path: str, query) -> None:
         h.send_bytes(500, b"robots broke", "text/plain")
     elif mode == "hang":
         h.stall()
+    elif mode == "crawl-delay":
+        h.send_bytes(200, b"User-agent: *\nCrawl-delay: 86400\n", "text/plain")
     else:
         h.send_bytes(200, b"User-agent: *\nAllow: /\n", "text/plain")
 
@@ -342,3 +344,33 @@ PREFIX_ROUTES = (
     ("/ok/", ok), ("/item/", item), ("/status/", status), ("/429/", too_many_requests), ("/loop/", loop),
     ("/chain/", chain), ("/gbk/", gbk_page), ("/sitemap/", sitemap), ("/redirect/", redirect_to),
 )
+
+
+class Decoy:
+    """A listener that only counts connections: a refused address must never receive one."""
+
+    def __init__(self, host: str, port: int):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()

@@ -11,10 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from hostile_server import HostileServer
+from hostile_server import Decoy, HostileServer
 from mediamon.fetch import AddressPolicy, BlockedAddress, Fetcher, FetchError, is_public_address
 from mediamon.settings import FetchSettings
-from test_hostile import Decoy
 
 NOT_PUBLIC = [
     "10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.254", "192.168.1.1", "127.0.0.1", "127.0.0.2",

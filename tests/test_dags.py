@@ -25,11 +25,16 @@ def test_dag_files_import_without_errors_or_io(airflow_home, monkeypatch):
     assert ingest.get_task("fetch").pool == "mediamon_fetch"
 
 
-def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, demo_settings, monkeypatch):
+def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, demo_settings, monkeypatch, capfd):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
+    from sqlalchemy.engine import make_url
 
-    monkeypatch.setenv("MEDIAMON_DATABASE_URL", demo_settings.database_url)
+    # The test server trusts local connections: the password is accepted, ignored, and must
+    # appear in no task log.
+    password = "s3cret-mediamon-password"
+    url = make_url(demo_settings.database_url).set(password=password).render_as_string(hide_password=False)
+    monkeypatch.setenv("MEDIAMON_DATABASE_URL", url)
     monkeypatch.setenv("MEDIAMON_SOURCES", str(demo_settings.sources_file))
     dag = DagBag(dag_folder=str(DAGS)).get_dag("mediamon_ingest")
 
@@ -45,6 +50,8 @@ def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, dem
     assert count_rows(demo_settings) == counts
     extra = _asset_extra(second)
     assert extra["new_articles"] == 0 and extra["discovered"] == 0 and extra["not_modified"] >= 3
+    task_logs = capfd.readouterr()
+    assert "mediamon_ingest counts" in task_logs.out and password not in task_logs.out + task_logs.err
 
 
 def _asset_extra(dag_run) -> dict:

@@ -12,6 +12,9 @@ BASE = "http://news.example.cn/"
     ("HTTP://News.Example.CN:80/a/b.shtml?utm_source=rss&id=7#comments", "http://news.example.cn/a/b.shtml?id=7"),
     ("/sh/2024/03-20/1.shtml?utm_medium=x&utm_campaign=y", "http://news.example.cn/sh/2024/03-20/1.shtml"),
     ("https://news.example.cn/a.html?fbclid=abc", "https://news.example.cn/a.html"),
+    # Article ids in the query are part of the identity: they must survive.
+    ("http://news.example.cn/show.aspx?newsid=55&utm_source=wx", "http://news.example.cn/show.aspx?newsid=55"),
+    ("http://news.example.cn/detail?docid=1&from=timeline", "http://news.example.cn/detail?docid=1&from=timeline"),
     ("javascript:void(0)", None),
     ("mailto:editor@example.cn", None),
 ])

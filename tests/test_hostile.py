@@ -10,14 +10,13 @@ the oversize and bomb cases. All traffic stays on loopback; the refused redirect
 from __future__ import annotations
 
 import socket
-import threading
 import tracemalloc
 from dataclasses import replace
 
 import pytest
 import yaml
 
-from hostile_server import HostileServer
+from hostile_server import Decoy, HostileServer
 from mediamon import health, pipeline, store
 from mediamon.fetch import Fetcher, FetchError
 from mediamon.settings import Settings
@@ -66,36 +65,6 @@ def small_timeouts(settings):
     return replace(settings.fetch, connect_timeout_s=1.0, read_timeout_s=1.0, total_timeout_s=2.0,
                    max_retries=1, backoff_base_s=0.01, max_retry_after_s=2.0, max_body_bytes=CAP,
                    min_host_delay_s=0.0, robots_failure_ttl_s=60.0)
-
-
-class Decoy:
-    """A listener that only counts connections: a refused address must never receive one."""
-
-    def __init__(self, host: str, port: int):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, port))
-        self.sock.listen()
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +146,10 @@ def test_every_url_and_page_has_a_recorded_outcome(hostile_run):
     settings, _, _, urls = hostile_run
     for url, row in urls.items():
         assert row.status in ("pending", "fetched", "failed", "blocked"), url
-        assert (row.reason is None) == (row.status == "fetched") or row.status == "pending", url
+        if row.status in ("failed", "blocked"):
+            assert row.reason, url
+        if row.status == "fetched":
+            assert row.reason is None, url
         if row.status == "fetched":
             assert row.extract_status in ("article", "no_article"), url
             assert (row.extract_reason is None) == (row.extract_status == "article"), url
@@ -231,6 +203,10 @@ def test_source_health_records_each_outcome(hostile_run):
         "timeout", False, settings.health.temporary_weight)
     assert hang["backing_off"] and hang["next_attempt_at"] is not None
     assert rows["feed-garbage"]["last_error"] == "unparseable" and rows["feed-garbage"]["last_stage"] == "discover"
+    with store.transaction(settings) as conn:
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        readable = conn.exec_driver_sql("SELECT count(*) FROM analyst.source_health").scalar()
+    assert readable == len(rows)
 
 
 def test_rerun_touches_no_source_on_hold_and_changes_no_row(hostile_run):
@@ -272,6 +248,27 @@ def test_hanging_robots_costs_one_timeout_per_host(settings, servers):
                 fetcher.get(f"{hang.url}/ok/robots-{n}")
             assert (caught.value.reason, caught.value.temporary) == ("robots_unavailable", True)
     assert hang.hits["/robots.txt"] - before == 1
+
+
+def test_unavailable_robots_is_asked_again_after_its_ttl(settings, servers):
+    error = servers["error"]
+    before = error.hits["/robots.txt"]
+    fetch_settings = replace(small_timeouts(settings), robots_failure_ttl_s=0.0)
+    with Fetcher(fetch_settings, allow_private=[error.authority]) as fetcher:
+        for n in range(2):
+            with pytest.raises(FetchError) as caught:
+                fetcher.get(f"{error.url}/ok/again-{n}")
+            assert caught.value.reason == "robots_unavailable"
+    assert error.hits["/robots.txt"] - before == 2
+
+
+def test_a_robots_crawl_delay_of_a_day_is_capped(settings):
+    slept = []
+    with HostileServer(robots="crawl-delay") as slow:
+        with Fetcher(small_timeouts(settings), allow_private=[slow.authority], sleep=slept.append) as fetcher:
+            for n in range(3):
+                assert fetcher.get(f"{slow.url}/ok/slow-{n}").status == 200
+    assert slept and max(slept) <= settings.fetch.max_crawl_delay_s
 
 
 # --- health: disable, sync, re-enable ---------------------------------------------------------------
@@ -318,3 +315,17 @@ def test_success_decays_the_score_and_ends_the_backoff(settings, servers, tmp_pa
     row = health.health(run_settings)[0]
     assert row["failure_score"] == (knobs.temporary_weight + knobs.hard_weight) * knobs.success_decay
     assert row["consecutive_failures"] == 0 and not row["backing_off"] and row["active"]
+
+
+def test_a_url_that_keeps_failing_temporarily_is_given_up(settings, servers, tmp_path):
+    main = servers["main"]
+    path = write_sources(tmp_path, [source("flaky", "page", main.url + "/status/503", main)])
+    run_settings = replace(settings, sources_file=path,
+                           fetch=replace(small_timeouts(settings), max_retries=0, max_url_attempts=2),
+                           health=replace(settings.health, backoff_base_s=0.0))
+    states = []
+    for _ in range(3):
+        pipeline.ingest(run_settings)
+        with store.transaction(run_settings) as conn:
+            states.append(tuple(conn.exec_driver_sql("SELECT status, reason, attempts FROM urls").one()))
+    assert states == [("pending", "http_503", 1), ("failed", "http_503", 2), ("failed", "http_503", 2)]

@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     sources = commands.add_parser("sources", help="the source list").add_subparsers(dest="sources_command", required=True)
     check = sources.add_parser("check", help="validate the source file and print its sources")
     check.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
+    enable = sources.add_parser("enable", help="re-enable a source the pipeline disabled after repeated failures")
+    enable.add_argument("source_id")
 
     demo = commands.add_parser("demo-site", help="serve the offline demo news site on 127.0.0.1")
     demo.add_argument("--news-port", type=int, help="default 8701")
@@ -93,6 +95,17 @@ def _db(args, settings: Settings) -> int:
 
 def _sources(args, settings: Settings) -> int:
     from mediamon.sources import load_sources
+
+    if args.sources_command == "enable":
+        from mediamon import health
+
+        try:
+            health.reenable_source(settings, args.source_id)
+        except KeyError as exc:
+            print(f"mediamon: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print(f"source {args.source_id} re-enabled: the next run tries it again")
+        return 0
 
     found = load_sources(settings.sources_file)
     for source in found:

@@ -70,7 +70,8 @@ def to_sqlalchemy_url(url: str) -> str:
     """Accept plain ``postgresql://`` (and Airflow's ``postgres://``) URLs and pin the psycopg2 driver."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ValueError(f"not a database URL: {redact(url)!r}")
+        # Not echoed: without "://" the password cannot be told apart from the rest.
+        raise ValueError("not a database URL: expected scheme://user@host/database")
     if scheme in ("postgres", "postgresql"):
         scheme = "postgresql+psycopg2"
     return f"{scheme}://{rest}"

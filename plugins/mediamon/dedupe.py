@@ -176,6 +176,11 @@ def index_articles(settings: Settings, batch_size: int = 500) -> int:
     ``ON CONFLICT DO NOTHING``. Returns the number of articles fingerprinted by this call.
     """
     cfg, params, done = settings.dedupe, params_key(settings.dedupe), 0
+    with store.transaction(settings) as conn:
+        stale = store.scalar(conn, "dedupe.other_params_count", {"params": params})
+    if stale:
+        log.warning("%d articles were fingerprinted with other dedupe settings; run rebuild_stories "
+                    "(mediamon_reprocess) or new copies of them start new stories", stale)
     while True:
         with store.transaction(settings) as conn:
             batch = store.rows(conn, "dedupe.articles_to_fingerprint", {"limit": batch_size})

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 import lxml.etree
@@ -57,9 +57,12 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     try:
-        return courlan.normalize_url(url, strict=True)
+        # Not strict: strict mode keeps only a short list of known parameters and would fold
+        # show.aspx?newsid=55 and show.aspx?newsid=56 into one URL. Trackers still go.
+        normalized = courlan.normalize_url(url, strict=False)
     except (ValueError, AttributeError):
         return None
+    return urlunsplit(urlsplit(normalized)._replace(fragment=""))
 
 
 def parse_feed(body: bytes, base_url: str, max_links: int) -> Discovery:

@@ -316,11 +316,10 @@ class Fetcher:
         except FetchError:
             if not expired.is_set():
                 raise
-            result = None
         finally:
             watchdog.cancel()
         if expired.is_set():
-            # Whatever came back was cut short by the watchdog: headers or body are incomplete.
+            # Whatever came back, or failed, was cut short by the watchdog: it is incomplete.
             raise FetchError("timeout", f"no complete response after {self.settings.total_timeout_s}s",
                              temporary=True)
         return result
@@ -362,8 +361,10 @@ class Fetcher:
         host = urlsplit(url).netloc.lower()
         delay = self.settings.min_host_delay_s if self.crawl_delay_s is None else self.crawl_delay_s
         robots = self._robots.get(host)
-        if robots and robots[1] is not None:
-            delay = max(delay, float(robots[1].crawl_delay(self.settings.user_agent) or 0))
+        if robots and isinstance(robots[1], urllib.robotparser.RobotFileParser):
+            asked = float(robots[1].crawl_delay(self.settings.user_agent) or 0)
+            # A robots.txt asking for hours between requests must not park the worker that long.
+            delay = max(delay, min(asked, self.settings.max_crawl_delay_s))
         last = self._last_request.get(host)
         if last is not None:
             wait = last + delay - time.monotonic()

@@ -55,7 +55,9 @@ def load_sources(path: str | Path) -> list[Source]:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}",
+        context = getattr(exc, "context_mark", None)
+        opened = f" ({exc.context} on line {context.line + 1})" if context and exc.context else ""
+        raise ConfigError(path, f"malformed YAML: {getattr(exc, 'problem', exc)}{opened}",
                           line=mark.line + 1 if mark else None) from None
     if isinstance(root, yaml.MappingNode):
         root = _mapping(path, root).get("sources", (None, None))[1]
@@ -138,4 +140,7 @@ def url_problem(url: str) -> str | None:
         return f"invalid URL {url!r}: only http and https are supported"
     if not parts.hostname:
         return f"invalid URL {url!r}: no host"
+    if parts.username or parts.password:
+        # The URL would travel into logs and stored rows; secrets belong in the environment.
+        return "credentials in URLs are not supported"
     return None

@@ -11,13 +11,17 @@ WHERE f.article_id IS NULL
 ORDER BY a.article_id
 LIMIT :limit
 
+-- name: other_params_count
+-- Fingerprints computed with other settings: their band keys never meet the current ones.
+SELECT count(*) FROM article_fingerprints WHERE params <> :params
+
 -- name: insert_fingerprints
 INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
 ON CONFLICT (article_id) DO NOTHING
 RETURNING article_id, band_keys
 
 -- name: insert_bands
-INSERT INTO lsh_bands (band_key, article_id) VALUES %s ON CONFLICT DO NOTHING
+INSERT INTO lsh_bands (band_key, article_id) VALUES %s
 
 -- name: unassigned_articles
 -- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible.

@@ -80,8 +80,11 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
         for size in sorted(sizes):
             started = time.perf_counter()
             with store.transaction(mediamon_settings) as conn:
-                # Bulk load as a restore would: drop the primary key, COPY, build it again sorted.
-                conn.exec_driver_sql("ALTER TABLE lsh_bands DROP CONSTRAINT lsh_bands_pkey")
+                # Bulk load as a restore would: drop the indexes, COPY, build them again.
+                indexes = conn.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'lsh_bands'").all()
+                for index in indexes:
+                    conn.exec_driver_sql(f'DROP INDEX "{index.indexname}"')
                 while loaded < size:
                     count = min(_CHUNK, size - loaded)
                     signatures = _signatures(rng, count, cfg)
@@ -90,7 +93,8 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
                         memory.insert(loaded + 1 + i, _minhash(signature), check_duplication=False)
                     loaded += count
                 conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
-                conn.exec_driver_sql("ALTER TABLE lsh_bands ADD PRIMARY KEY (band_key, article_id)")
+                for index in indexes:
+                    conn.exec_driver_sql(index.indexdef)
             # Measure the steady state: no autovacuum of the fresh rows or checkpoint during probes.
             with store.engine(mediamon_settings).connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
