@@ -117,12 +117,14 @@ def phase_bare(args: dict) -> dict:
     import trafilatura
 
     files = corpus.page_files(Path(args["corpus"]))
-    bodies = [path.read_bytes() for _, path in files]
-    empty, start, cpu_start = 0, time.perf_counter(), time.process_time()
-    for body in bodies:
+    empty, seconds, cpu = 0, 0.0, 0.0
+    for _, path in files:
+        body = path.read_bytes()  # one page in memory at a time, as a worker holds it
+        start, cpu_start = time.perf_counter(), time.process_time()
         empty += not trafilatura.extract(body)
-    return {"pages": len(bodies), "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu_start,
-            "empty": empty, "peak_rss_mb": _max_rss_mb()}
+        seconds += time.perf_counter() - start
+        cpu += time.process_time() - cpu_start
+    return {"pages": len(files), "seconds": seconds, "cpu_s": cpu, "empty": empty, "peak_rss_mb": _max_rss_mb()}
 
 
 def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
@@ -244,11 +246,12 @@ def phase_worker(args: dict) -> dict:
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
     print("ready", flush=True)
     sys.stdin.readline()
-    start, articles = time.time(), 0
+    start, cpu_start, articles = time.time(), time.process_time(), 0
     for batch in args["batches"]:
         pipeline.fetch_batch(settings, batch)
         articles += pipeline.extract_pages(settings, url_ids=batch)["articles"]
-    return {"start": start, "end": time.time(), "articles": articles, "peak_rss_mb": _max_rss_mb(),
+    return {"start": start, "end": time.time(), "cpu_s": time.process_time() - cpu_start,
+            "articles": articles, "peak_rss_mb": _max_rss_mb(),
             "batches": len(args["batches"]), "largest_batch": max(map(len, args["batches"]), default=0)}
 
 
@@ -388,6 +391,8 @@ def run_workers(new_db, settings_for, pages: int) -> dict:
         results[workers] = {
             "wall_s": max(o["end"] for o in outputs) - min(o["start"] for o in outputs),
             "articles": sum(o["articles"] for o in outputs),
+            # Busy share of the workers' time: below 1, they waited (for a core, the server, Postgres).
+            "cpu_per_wall": sum(o["cpu_s"] for o in outputs) / (workers * max(o["end"] - o["start"] for o in outputs)),
             "peak_rss_mb": [o["peak_rss_mb"] for o in outputs], "batch_pages": batch_pages}
     return results
 

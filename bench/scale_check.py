@@ -185,10 +185,11 @@ def run_celery(settings, database_url: str, state_dir: Path, timeout_s: float) -
         log.info("triggered %s run %s; waiting for it", DAG_ID, run_id)
         metadata = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
         try:
-            state, deadline = None, time.monotonic() + timeout_s
+            state, seconds, deadline = None, None, time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 with metadata.connect() as conn:
-                    state = store.scalar(conn, "bench.dag_run_state", {"dag_id": DAG_ID, "run_id": run_id})
+                    found = store.rows(conn, "bench.dag_run_state", {"dag_id": DAG_ID, "run_id": run_id})
+                state, seconds = found[0] if found else (None, None)
                 if state in ("success", "failed"):
                     break
                 for name, process in processes.started:
@@ -203,7 +204,7 @@ def run_celery(settings, database_url: str, state_dir: Path, timeout_s: float) -
         received = {name: set(_RECEIVED.findall(processes.log_text(name))) for name in WORKERS}
     finally:
         processes.stop_all()
-    return {"state": state, "tasks": tasks, "received": received}
+    return {"state": state, "seconds": seconds, "tasks": tasks, "received": received}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         key = f"{task['task_id']}[{task['map_index']}]" if task["map_index"] >= 0 else task["task_id"]
         ran_on[key] = ([name for name, ids in celery["received"].items() if task["external_executor_id"] in ids]
                        or ["?"])[0] + f" (hostname {task['hostname']}, {task['state']})"
-    print(f"DAG run: {celery['state']}")
+    task_seconds = sum(t["duration"] or 0 for t in celery["tasks"])
+    print(f"DAG run: {celery['state']} in {float(celery['seconds'] or 0):.1f} s "
+          f"({len(celery['tasks'])} task instances, {task_seconds:.1f} s inside tasks)")
     for key, where in ran_on.items():
         print(f"  {key:28} {where}")
     per_worker = {name: len(ids) for name, ids in celery["received"].items()}

@@ -65,9 +65,9 @@ def mediamon_ingest():
 
     @task(trigger_rule="none_failed")
     def dedupe() -> dict:
-        from mediamon import pipeline
+        from mediamon import dedupe as stories, pipeline
 
-        return pipeline.link_exact_duplicates(settings())
+        return pipeline.link_exact_duplicates(settings()) | stories.assign_stories(settings())
 
     # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
     @task(outlets=[articles], trigger_rule="none_failed")
@@ -87,6 +87,8 @@ def mediamon_ingest():
             "extracted": extracted["pages"],
             "new_articles": extracted["new_articles"],
             "duplicates": deduped["duplicates"],
+            "new_stories": deduped["new_stories"],
+            "spam": deduped["spam"],
             "relevant": classified["relevant"],
         }
         outlet_events[articles].extra = counts

@@ -1,8 +1,9 @@
-"""mediamon_reprocess: re-run extraction and classification over stored raw pages.
+"""mediamon_reprocess: re-run extraction, story clustering and classification over stored pages.
 
 Manual only. Nothing is fetched again: pages keep their raw HTML. With the default params it
-re-extracts pages whose extractor version differs from the current one and re-classifies articles
-whose topic version differs (a topic file's ``version`` bump); ``force`` re-extracts everything.
+re-extracts pages whose extractor version differs from the current one (and then rebuilds the
+stories), and re-classifies articles whose topic version differs (a topic file's ``version`` bump).
+``force`` re-extracts everything; ``rebuild_stories`` re-clusters after a threshold change.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from mediamon_airflow import settings
         "re_extract": Param(True, type="boolean", description="re-extract pages of other extractor versions"),
         "force": Param(False, type="boolean", description="re-extract every stored page"),
         "reclassify": Param(True, type="boolean", description="re-classify articles of other topic versions"),
+        "rebuild_stories": Param(False, type="boolean",
+                                 description="rebuild every story from scratch (after a dedupe threshold change)"),
     },
 )
 def mediamon_reprocess():
@@ -35,10 +38,14 @@ def mediamon_reprocess():
         return pipeline.reextract_pages(settings(), force=params["force"])
 
     @task
-    def dedupe(extracted: dict) -> dict:
-        from mediamon import pipeline
+    def dedupe(extracted: dict, params=None) -> dict:
+        from mediamon import dedupe as stories, pipeline
 
-        return pipeline.link_exact_duplicates(settings())
+        exact = pipeline.link_exact_duplicates(settings())
+        # Re-extracted texts or new thresholds change the clusters: rebuild them from scratch.
+        if extracted["pages"] or params["rebuild_stories"]:
+            return exact | stories.rebuild_stories(settings())
+        return exact
 
     @task
     def reclassify(deduped: dict, params=None) -> dict:

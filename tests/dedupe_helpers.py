@@ -45,6 +45,11 @@ def story_of(settings: Settings) -> dict[int, int | None]:
         return {row.article_id: row.story_id for row in store.rows(conn, "dedupe.assignments")}
 
 
+def spam_flags(settings: Settings) -> dict[int, bool]:
+    with store.transaction(settings) as conn:
+        return {row.article_id: row.is_spam for row in store.rows(conn, "dedupe.assignments")}
+
+
 def later(hours: int) -> datetime:
     return T0 + timedelta(hours=hours)
 

@@ -26,7 +26,9 @@ def sql(settings, statement: str, params: dict | None = None) -> list:
 
 
 def relevant_ids(settings) -> list[int]:
-    return [r.article_id for r in sql(settings, "SELECT article_id FROM article_topics WHERE relevant ORDER BY 1")]
+    """Relevant articles the report counts: spam copies are listed apart, never counted."""
+    return [r.article_id for r in sql(settings, "SELECT article_id FROM article_topics JOIN articles USING (article_id)"
+                                                " WHERE relevant AND NOT is_spam ORDER BY 1")]
 
 
 def watermark(settings):
@@ -40,6 +42,15 @@ def ingested(demo_settings):
     return demo_settings
 
 
+@pytest.fixture
+def unclustered(ingested):
+    """The demo data with every article its own story and no spam flags, for tests that build
+    their own stories or need each article to count alone."""
+    sql(ingested, "UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL")
+    sql(ingested, "DELETE FROM stories")
+    return ingested
+
+
 def test_first_report_covers_every_relevant_article_and_writes_all_files(ingested):
     relevant = relevant_ids(ingested)
     assert len(relevant) >= 5
@@ -50,7 +61,8 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
                   {"ids": relevant})[0][0]
     assert summary["counts"]["articles"] == len(relevant)
     assert summary["counts"]["stories"] == summary["counts"]["new_stories"] == stories
-    assert summary["counts"]["sites"] == 2 and summary["counts"]["spam_copies"] == 0
+    spam = sql(ingested, "SELECT count(*) FROM articles JOIN article_topics USING (article_id) WHERE relevant AND is_spam")[0][0]
+    assert summary["counts"]["sites"] == 2 and summary["counts"]["spam_copies"] == spam == 1
     assert summary["period"]["start"] is None and summary["changes"] is None and not summary["empty"]
     assert watermark(ingested) == (datetime.fromisoformat(summary["period"]["end"]), summary["report_id"])
 
@@ -139,7 +151,8 @@ def test_failed_run_leaves_watermark_reports_and_files_unchanged(ingested):
     assert retried["counts"]["articles"] == 1 and retried["period"]["start"] == first["period"]["end"]
 
 
-def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(ingested):
+def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(unclustered):
+    ingested = unclustered
     # Two relevant copies of one news item on different sites, and a third copy on a spam site.
     copies = sql(ingested, """
         SELECT a.title, array_agg(a.article_id ORDER BY a.article_id) AS ids
@@ -155,13 +168,14 @@ def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(ingested):
     spam_id = copies[1].ids[1]
     sql(ingested, """UPDATE articles SET is_spam = true, spam_evidence = '{"rules": ["spun_text"]}'
                      WHERE article_id = :id""", {"id": spam_id})
-    relevant = relevant_ids(ingested)
+    relevant = relevant_ids(ingested)  # without the spam copy
 
     summary = report.build_report(ingested)
 
     counts = summary["counts"]
-    assert counts["articles"] == len(relevant) - 1 and counts["spam_copies"] == 1
-    assert counts["stories"] == len(relevant) - 2
+    assert counts["articles"] == len(relevant) and counts["spam_copies"] == 1
+    # The first pair counts once; the second pair's other copy is spam, so its story counts once anyway.
+    assert counts["stories"] == len(relevant) - 1
     data = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
     merged = next(s for s in data["stories"] if s["title"] == copies[0].title)
     assert merged["sites"] == 2 and merged["articles"] == 2
@@ -171,7 +185,8 @@ def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(ingested):
     assert sum(s["spam_copies"] for s in data["sources"]) == 1
 
 
-def test_trend_counts_stories_per_publication_day(ingested):
+def test_trend_counts_stories_per_publication_day(unclustered):
+    ingested = unclustered
     now = datetime.now(timezone.utc)
     # 03:00 UTC is 11:00 in Shanghai, the same calendar day.
     yesterday = (now - timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
@@ -185,7 +200,8 @@ def test_trend_counts_stories_per_publication_day(ingested):
     assert sum(per_day.values()) == 3
 
 
-def test_scraped_strings_are_escaped_in_html_svg_and_csv(ingested):
+def test_scraped_strings_are_escaped_in_html_svg_and_csv(unclustered):
+    ingested = unclustered
     ids = relevant_ids(ingested)
     sql(ingested, "UPDATE articles SET title = :t WHERE article_id = :id", {"t": XSS_TITLE, "id": ids[0]})
     sql(ingested, "UPDATE articles SET title = :t, canonical_url = 'javascript:alert(1)' WHERE article_id = :id",

@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     rep = commands.add_parser("report", help="build the report on coverage new since the last one")
     rep.add_argument("--out", type=Path, help="reports directory (default: $MEDIAMON_REPORTS_DIR or .mediamon/reports)")
 
+    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
+    bench_dedupe = bench.add_parser("dedupe", help="story lookup+insert cost at 10k, 100k and 1M fingerprints")
+    bench_dedupe.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated corpus sizes")
+
     ui = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) on the `make run` setup")
     ui.add_argument("--port", type=int, default=8080)
 
@@ -59,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     eval_extract = evaluate.add_parser("extract", help="score extraction on DIR/html + DIR/truth")
     eval_extract.add_argument("directory", type=Path)
     eval_extract.add_argument("--json", action="store_true")
+    eval_dedupe = evaluate.add_parser("dedupe", help="score story clustering on DIR/html (or *.txt) + clusters.json")
+    eval_dedupe.add_argument("directory", type=Path)
+    eval_dedupe.add_argument("--clusters", type=Path, help="labels file (default: DIR/clusters.json)")
+    eval_dedupe.add_argument("--json", action="store_true")
     eval_topic = evaluate.add_parser("topic", help="score topic classification on a labelled JSONL file")
     eval_topic.add_argument("file", type=Path)
     eval_topic.add_argument("--topic", default="regional_cooperation", help="topic id (a file in the topics dir)")
@@ -167,6 +175,15 @@ def _report(args, settings: Settings) -> int:
     return 0
 
 
+def _bench(args, settings: Settings) -> int:
+    from mediamon import db
+    from mediamon.evaluation.dedupe_bench import format_dedupe_bench, run_dedupe_bench
+
+    sizes = tuple(int(size) for size in args.sizes.split(","))
+    print(format_dedupe_bench(run_dedupe_bench(db.database_url(settings), sizes=sizes)))
+    return 0
+
+
 def _airflow(args, settings: Settings) -> int:
     from mediamon.runner import serve_airflow_ui
 
@@ -179,6 +196,16 @@ def _eval(args, settings: Settings) -> int:
 
         result = evaluate_extract(args.directory)
         print(json.dumps(result, ensure_ascii=False, default=str) if args.json else format_extract_report(result))
+    elif args.eval_command == "dedupe":
+        from mediamon import db
+        from mediamon.evaluation.dedupe import evaluate_dedupe, format_dedupe_report
+
+        result = evaluate_dedupe(args.directory, db.database_url(settings), clusters_path=args.clusters)
+        if args.json:
+            print(json.dumps({k: result[k] for k in ("assignments", "precision", "recall", "f1")},
+                             ensure_ascii=False, default=str))
+        else:
+            print(format_dedupe_report(result))
     elif args.eval_command == "topic":
         from mediamon.evaluation.topics import evaluate_topics, format_topics_report
         from mediamon.topics import load_topic
@@ -194,7 +221,7 @@ def _eval(args, settings: Settings) -> int:
 
 
 COMMANDS = {"db": _db, "sources": _sources, "demo-site": _demo_site, "ingest": _ingest,
-            "extract": _extract, "run": _run, "report": _report, "airflow": _airflow, "eval": _eval}
+            "extract": _extract, "run": _run, "report": _report, "bench": _bench, "airflow": _airflow, "eval": _eval}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,13 +11,16 @@ Exact duplicates share the hash of their normalized text (:func:`text_sha256`). 
 2. **Index**. Two MinHash signatures (datasketch): of all shingles, and of the shingles of the first
    ``lead_tokens`` tokens, so that a truncated copy, which shares only part of the whole text, still
    shares the lead. Each signature is cut into LSH bands; each band becomes one 64-bit key in
-   ``lsh_bands`` (Postgres), so looking up candidates is a b-tree probe per band.
+   ``lsh_bands`` (Postgres), so looking up candidates is one hash-index probe per band.
 3. **Verify** a candidate by containment: the share of the shorter text's shingles found in the
    longer, so a copy padded with chrome or cut short still matches, and the two must share at least
    ``min_shared_shingles`` shingles.
 4. **Cluster**. An article joins the stories of all verified candidates; when it bridges several,
    they merge into the oldest. Stories are thus the connected components of the "verified copy"
    graph, which does not depend on the order articles arrive in, so a rebuild is reproducible.
+
+Spam rules on the page (:func:`spam_evidence`) run with fingerprinting; the spun-copy rule runs
+while clustering.
 
 Concurrency: fingerprinting runs in parallel, but assigning stories holds one transaction-level
 advisory lock per batch, so two tasks (or DAG runs) never decide about the same story at once; each
@@ -35,6 +38,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Iterable, Sequence
 
+import lxml.etree
 import lxml.html
 import numpy as np
 import opencc
@@ -169,13 +173,16 @@ def params_key(settings: DedupeSettings) -> str:
     return json.dumps({k: asdict(settings)[k] for k in fields}, sort_keys=True)
 
 
-def index_articles(settings: Settings, batch_size: int = 500) -> int:
-    """Fingerprint every article without a fingerprint and add its LSH bands to the index.
+def index_articles(settings: Settings, batch_size: int = 500) -> dict:
+    """Fingerprint every article without a fingerprint, add its LSH bands to the index and apply
+    the page spam rules to it.
 
     Safe to run in several processes at once: rows are keyed by article and inserted with
-    ``ON CONFLICT DO NOTHING``. Returns the number of articles fingerprinted by this call.
+    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint adds its bands and
+    flags. Returns the counts of this call: ``fingerprinted``, ``spam``.
     """
-    cfg, params, done = settings.dedupe, params_key(settings.dedupe), 0
+    cfg, params = settings.dedupe, params_key(settings.dedupe)
+    counts = {"fingerprinted": 0, "spam": 0}
     with store.transaction(settings) as conn:
         stale = store.scalar(conn, "dedupe.other_params_count", {"params": params})
     if stale:
@@ -185,14 +192,15 @@ def index_articles(settings: Settings, batch_size: int = 500) -> int:
         with store.transaction(settings) as conn:
             batch = store.rows(conn, "dedupe.articles_to_fingerprint", {"limit": batch_size})
             if not batch:
-                return done
+                return counts
             prints = [(row.article_id, fingerprint(row.text, cfg)) for row in batch]
             inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
                 (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints],
                 fetch=True)
             store.execute_many_values(conn, "dedupe.insert_bands", [
                 (key, article_id) for article_id, keys in inserted for key in keys])
-            done += len(inserted)
+            counts["fingerprinted"] += len(inserted)
+            counts["spam"] += len(_flag_spam(conn, [article_id for article_id, _ in inserted], cfg))
 
 
 # --- stories -------------------------------------------------------------------------------------
@@ -200,15 +208,15 @@ def index_articles(settings: Settings, batch_size: int = 500) -> int:
 def assign_stories(settings: Settings) -> dict:
     """Give every article without a story its story, and update the stories it touched.
 
-    Fingerprinting runs without a lock. Assignment runs in batches of ``dedupe.batch_size``
+    Fingerprinting (:func:`index_articles`) runs without a lock. Assignment runs in batches of ``dedupe.batch_size``
     articles, each in one transaction holding the advisory lock :data:`STORY_LOCK_KEY`: two
     concurrent callers take turns, and each batch sees every story committed before it, so an
     article never starts a second story for a story another task has just created, and a story
     is never split. Returns counts: ``fingerprinted``, ``assigned``, ``new_stories``,
-    ``merged_stories``, ``spam``.
+    ``merged_stories`` and ``spam`` (articles flagged by the page rules, plus those flagged as spun
+    copies: an article can count in both).
     """
-    counts = {"fingerprinted": index_articles(settings), "assigned": 0, "new_stories": 0,
-              "merged_stories": 0, "spam": 0}
+    counts = index_articles(settings) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
     while True:
         with store.transaction(settings) as conn:
             store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
@@ -223,13 +231,15 @@ def assign_stories(settings: Settings) -> dict:
                 counts["new_stories"] += created
                 counts["merged_stories"] += merged
                 spun += spun_copies
-            flagged = _flag_spam(conn, [row.article_id for row in batch], settings.dedupe)
             for article_id, evidence in spun:
                 store.execute(conn, "dedupe.add_spam_evidence", {
                     "article_id": article_id, "evidence": json.dumps([evidence], ensure_ascii=False)})
             _refresh_stories(conn, touched)
+            # Two copies of one story can share little (one truncated, one with sentences dropped):
+            # once they are in one story, neither was spun from the other.
+            store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": sorted(touched)})
             counts["assigned"] += len(batch)
-            counts["spam"] += len(flagged | {article_id for article_id, _ in spun})
+            counts["spam"] += len({article_id for article_id, _ in spun})
     log.info("stories: %s", counts)
     return counts
 
@@ -308,7 +318,8 @@ def _points_at(attribution: str, target) -> bool:
     """Whether an attribution (a URL, or a site name such as ``中国新闻网``) names ``target``."""
     value = attribution.strip().rstrip("/")
     if "://" in value:
-        return value == target.canonical_url.rstrip("/") or value.split("://", 1)[1].split("/", 1)[0] == target.site
+        host = value.split("://", 1)[1].split("/", 1)[0].lower()
+        return value == target.canonical_url.rstrip("/") or host == target.site
     return bool(target.site_name) and (value == target.site_name or target.site_name in value)
 
 
@@ -322,7 +333,10 @@ _READING_TIME = re.compile(r"本篇文章\s*\d+\s*字\s*[,，]?\s*读完约\s*\d
 
 def page_spam_fields(html: str) -> dict[str, str]:
     """Where a page's commercial spam shows: its <title>, meta keywords and breadcrumb trail."""
-    tree = lxml.html.fromstring(html)
+    try:
+        tree = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):  # an empty or unparseable body has no such fields
+        return {}
     fields = {"page_title": " ".join(tree.xpath("//title/text()")),
               "meta_keywords": " ".join(tree.xpath("//meta[@name='keywords']/@content"))}
     crumbs = [el.text_content() for el in tree.iter("div", "nav", "p", "span", "ol", "ul")

@@ -466,6 +466,7 @@ def ingest(settings: Settings) -> dict:
     run["extracted"] += extracted["pages"]
     run["new_articles"] += extracted["new_articles"]
     run["duplicates"] = link_exact_duplicates(settings)["duplicates"]
+    run["new_stories"] = dedupe.assign_stories(settings)["new_stories"]
     run["relevant"] = classify_articles(settings)["relevant"]
     return dict(run)
 

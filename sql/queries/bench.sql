@@ -18,10 +18,11 @@ DROP TABLE IF EXISTS bench_article_copy
 -- The Airflow metadata queries below run against the scale check's scratch metadata database.
 
 -- name: dag_run_state
-SELECT state FROM dag_run WHERE dag_id = :dag_id AND run_id = :run_id
+SELECT state, extract(epoch FROM end_date - start_date) AS seconds
+FROM dag_run WHERE dag_id = :dag_id AND run_id = :run_id
 
 -- name: task_instances_of_run
-SELECT task_id, map_index, state, hostname, external_executor_id
+SELECT task_id, map_index, state, hostname, external_executor_id, duration
 FROM task_instance WHERE dag_id = :dag_id AND run_id = :run_id
 ORDER BY task_id, map_index
 

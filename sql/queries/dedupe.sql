@@ -80,6 +80,22 @@ WHERE a.article_id = ANY(:article_ids)
 UPDATE articles SET is_spam = true, spam_evidence = coalesce(spam_evidence, '[]'::jsonb) || CAST(:evidence AS jsonb)
 WHERE article_id = :article_id
 
+-- name: drop_spun_within_stories
+-- Removes spun_copy evidence pointing at an article of the same story; is_spam follows the rest.
+UPDATE articles a SET spam_evidence = nullif(kept.evidence, '[]'::jsonb),
+                      is_spam = kept.evidence <> '[]'::jsonb
+FROM (
+    SELECT m.article_id,
+           coalesce(jsonb_agg(e.value) FILTER (
+               WHERE e.value ->> 'rule' <> 'spun_copy' OR src.story_id IS DISTINCT FROM m.story_id), '[]'::jsonb) AS evidence
+    FROM articles m
+    CROSS JOIN LATERAL jsonb_array_elements(m.spam_evidence) e
+    LEFT JOIN articles src ON src.article_id = CAST(e.value ->> 'of_article_id' AS bigint)
+    WHERE m.story_id = ANY(:story_ids) AND m.spam_evidence @> '[{"rule": "spun_copy"}]'
+    GROUP BY m.article_id
+) kept
+WHERE a.article_id = kept.article_id
+
 -- name: clear_stories
 UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL WHERE story_id IS NOT NULL OR is_spam;
 DELETE FROM stories;
