@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test airflow stop browser-deps clean
+.PHONY: run test airflow stop browser-deps bench scale-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("mediamon needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -29,6 +29,13 @@ airflow: $(STAMP)  ## the Airflow UI (airflow standalone) on the same setup as `
 
 stop: $(STAMP)  ## stop the embedded PostgreSQL left running by `make run`
 	$(BIN)/mediamon db stop
+
+bench: $(STAMP)  ## throughput benchmark against bare trafilatura (PAGES=200 for a quick run); writes bench/results.json
+	$(BIN)/python bench/run.py $(if $(PAGES),--pages $(PAGES))
+
+scale-check: $(STAMP)  ## 2 Celery workers + scheduler + api-server on 127.0.0.1 (the machine's Redis and Postgres)
+	$(BIN)/python -m pip install --quiet -e '.[celery]'
+	$(BIN)/python bench/scale_check.py
 
 browser-deps:  ## Debian's chromium and a CJK font, for the report's browser check (skipped if apt is unavailable)
 	@if [ -x /usr/bin/chromium ] && fc-list :lang=zh-cn 2>/dev/null | grep -q .; then \

@@ -52,7 +52,8 @@ TARGETS = {"ratio_pipeline_vs_bare": 1.25, "ratio_pipeline_vs_bare_cpu": 1.25, "
 WORKER_BATCH_PAGES = 500
 # Pipeline steps reported under the stage names of the issue; other steps keep their own name.
 STAGE_OF_STEP = {"sync_sources": "discover", "discover_source": "discover", "plan_fetch": "fetch",
-                 "fetch_batch": "fetch", "link_exact_duplicates": "dedupe", "classify_articles": "classify"}
+                 "fetch_batch": "fetch", "link_exact_duplicates": "dedupe", "assign_stories": "stories",
+                 "classify_articles": "classify"}
 
 log = logging.getLogger("bench")
 
@@ -160,10 +161,10 @@ def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
         if callable(target) and getattr(target, "__module__", "") == pipeline.__name__:
             setattr(pipeline, name, timed(name, target))
         elif getattr(target, "__name__", "").startswith("mediamon.") and hasattr(target, "__file__"):
-            for attribute in names:  # e.g. ``stories.cluster(settings)`` inside ingest
+            for attribute in names:  # e.g. ``dedupe.assign_stories(settings)`` inside ingest
                 function = getattr(target, attribute, None)
                 if callable(function) and getattr(function, "__module__", "") == target.__name__:
-                    setattr(target, attribute, timed(f"{name}.{attribute}", function))
+                    setattr(target, attribute, timed(attribute, function))
     return times, cpu, calls, sampler
 
 
@@ -398,8 +399,8 @@ def run_workers(new_db, settings_for, pages: int) -> dict:
 
 
 def dag_steps() -> set[str]:
-    """The pipeline functions the ingest DAG's tasks call."""
-    return set(re.findall(r"pipeline\.(\w+)\(", DAG_FILE.read_text(encoding="utf-8")))
+    """Names of the library functions the ingest DAG's tasks call (``module.function(settings()``)."""
+    return set(re.findall(r"\b\w+\.(\w+)\(settings\(\)", DAG_FILE.read_text(encoding="utf-8")))
 
 
 def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, workers: dict) -> dict:
@@ -440,7 +441,8 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "load_rows_per_s": library["upsert_rows"] / library["upsert_s"] if library["upsert_s"] else None,
         "copy_rows_per_s": copy["rows"] / copy["seconds"] if copy["seconds"] else None,
         "stages": {stage: per_page(seconds) for stage, seconds in stages.items()},
-        "counts": {"library": library["table_counts"], "workers_1_articles": workers[1]["articles"],
+        "counts": {"library": library["table_counts"], "airflow": airflow["table_counts"] if airflow else None,
+                   "workers_1_articles": workers[1]["articles"],
                    "workers_2_articles": workers[2]["articles"], "bare_empty": bare["empty"]},
         "raw": {"bare_s": bare["seconds"], "bare_runs_s": bare["runs_s"], "bare_cpu_s": bare["cpu_s"], "library_wall_s": library["wall_s"],
                 "library_cpu_s": library["cpu_s"], "library_step_s": steps, "library_step_cpu_s": library["step_cpu_s"],

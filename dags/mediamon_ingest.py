@@ -57,21 +57,26 @@ def mediamon_ingest():
 
         return pipeline.fetch_batch(settings(), url_ids)
 
+    # Mapped per fetch batch, so the CPU-heavy extraction spreads over workers; all_done: a batch
+    # whose fetch task failed still has its fetched pages extracted.
     @task(trigger_rule="all_done")
-    def extract_and_load() -> dict:
+    def extract_and_load(url_ids: list[int]) -> dict:
         from mediamon import pipeline
 
-        return pipeline.extract_pages(settings())
+        return pipeline.extract_pages(settings(), url_ids=url_ids)
 
     @task(trigger_rule="none_failed")
     def dedupe() -> dict:
         from mediamon import dedupe as stories, pipeline
 
-        return pipeline.link_exact_duplicates(settings()) | stories.assign_stories(settings())
+        # Pages fetched by an earlier run that died before extracting them.
+        leftovers = pipeline.extract_pages(settings())
+        return ({"leftover_pages": leftovers["pages"], "leftover_new_articles": leftovers["new_articles"]}
+                | pipeline.link_exact_duplicates(settings()) | stories.assign_stories(settings()))
 
     # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
     @task(outlets=[articles], trigger_rule="none_failed")
-    def classify(discovered: list[dict], fetched: list[dict], extracted: dict, deduped: dict,
+    def classify(discovered: list[dict], fetched: list[dict], extracted: list[dict], deduped: dict,
                  *, outlet_events=None) -> dict:
         from mediamon import pipeline
 
@@ -79,13 +84,14 @@ def mediamon_ingest():
         # Index rather than iterate: iterating a mapped task's results probes past the end.
         discovered = [discovered[i] for i in range(len(discovered))]
         fetched = [fetched[i] for i in range(len(fetched))]
+        extracted = [extracted[i] for i in range(len(extracted))]
         counts = {
             "discovered": sum(d["new_urls"] for d in discovered),
             "not_modified": sum(d["not_modified"] for d in discovered),
             "fetched": sum(f["fetched"] for f in fetched),
             "failed": sum(f["failed"] for f in fetched),
-            "extracted": extracted["pages"],
-            "new_articles": extracted["new_articles"],
+            "extracted": sum(e["pages"] for e in extracted) + deduped["leftover_pages"],
+            "new_articles": sum(e["new_articles"] for e in extracted) + deduped["leftover_new_articles"],
             "duplicates": deduped["duplicates"],
             "new_stories": deduped["new_stories"],
             "spam": deduped["spam"],
@@ -99,7 +105,7 @@ def mediamon_ingest():
     batches = plan_fetch()
     discovered >> batches
     fetched = fetch.expand(url_ids=batches)
-    extracted = extract_and_load()
+    extracted = extract_and_load.expand(url_ids=batches)
     fetched >> extracted
     deduped = dedupe()
     extracted >> deduped

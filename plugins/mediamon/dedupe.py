@@ -217,6 +217,7 @@ def assign_stories(settings: Settings) -> dict:
     copies: an article can count in both).
     """
     counts = index_articles(settings) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
+    known = _ShingleCache(settings.dedupe)
     while True:
         with store.transaction(settings) as conn:
             store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
@@ -226,7 +227,7 @@ def assign_stories(settings: Settings) -> dict:
             touched: set[int] = set()
             spun: list[tuple[int, dict]] = []
             for row in batch:
-                story_id, created, merged, spun_copies = _assign(conn, row, settings.dedupe)
+                story_id, created, merged, spun_copies = _assign(conn, row, settings.dedupe, known)
                 touched.add(story_id)
                 counts["new_stories"] += created
                 counts["merged_stories"] += merged
@@ -244,15 +245,34 @@ def assign_stories(settings: Settings) -> dict:
     return counts
 
 
-def _assign(conn, row, cfg: DedupeSettings) -> tuple[int, bool, int, list[tuple[int, dict]]]:
+class _ShingleCache:
+    """Shingle sets of articles already seen in this run, so that an article that is a candidate
+    for many others is fetched and shingled once, not once per comparison."""
+
+    def __init__(self, cfg: DedupeSettings, max_entries: int = 20_000):
+        self.cfg, self.max_entries, self.sets = cfg, max_entries, {}
+
+    def get(self, conn, article_ids: list[int]) -> dict[int, set[str]]:
+        missing = [i for i in article_ids if i not in self.sets]
+        if missing:
+            if len(self.sets) + len(missing) > self.max_entries:
+                self.sets.clear()
+            for row in store.rows(conn, "dedupe.article_texts", {"article_ids": missing}):
+                self.sets[row.article_id] = set(shingles(tokens(row.text), self.cfg))
+        return {i: self.sets.get(i, set()) for i in article_ids}
+
+
+def _assign(conn, row, cfg: DedupeSettings, known: _ShingleCache) -> tuple[int, bool, int, list[tuple[int, dict]]]:
     """Put one article into a story. Returns (story_id, whether the story is new, number of
     stories merged into it, spun copies found: (article id, evidence) pairs)."""
-    own = set(shingles(tokens(row.text), cfg))
+    own = known.get(conn, [row.article_id])[row.article_id]
     matched: set[int] = set()
     spun = []
-    for cand in store.rows(conn, "dedupe.candidates", {"band_keys": list(row.band_keys),
-                                                       "article_id": row.article_id}):
-        share, shared = containment(own, shingles(tokens(cand.text), cfg))
+    candidates = store.rows(conn, "dedupe.candidates", {"band_keys": list(row.band_keys),
+                                                        "article_id": row.article_id})
+    candidate_shingles = known.get(conn, [cand.article_id for cand in candidates])
+    for cand in candidates:
+        share, shared = containment(own, candidate_shingles[cand.article_id])
         needed = cfg.same_site_min_containment if cand.site == row.site else cfg.min_containment
         if shared < cfg.min_shared_shingles:
             continue

@@ -280,7 +280,7 @@ def _fetch_one(settings: Settings, fetcher: Fetcher, row) -> tuple[str, FetchErr
         store.execute(conn, "ingest.save_page", {
             "url_id": row.url_id, "final_url": result.final_url, "http_status": result.status,
             "headers": json.dumps(result.headers), "content_type": result.content_type,
-            "declared_charset": result.charset, "body_gzip": gzip.compress(result.body, 6),
+            "declared_charset": result.charset, "body_gzip": gzip.compress(result.body, 1),
             "body_bytes": len(result.body), "body_sha256": hashlib.sha256(result.body).hexdigest()})
         store.execute(conn, "ingest.mark_url", {"url_id": row.url_id, "status": "fetched", "reason": None})
     return "fetched", None

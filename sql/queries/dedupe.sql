@@ -33,9 +33,12 @@ LIMIT :limit
 
 -- name: candidates
 -- Articles with a story that share at least one LSH band with the article.
-SELECT DISTINCT a.article_id, a.story_id, a.text, a.site, a.published_at
+SELECT DISTINCT a.article_id, a.story_id, a.site, a.published_at
 FROM lsh_bands b JOIN articles a USING (article_id)
 WHERE b.band_key = ANY(:band_keys) AND a.story_id IS NOT NULL AND a.article_id <> :article_id
+
+-- name: article_texts
+SELECT article_id, text FROM articles WHERE article_id = ANY(:article_ids)
 
 -- name: candidate_ids
 -- The same lookup without verification data: what the benchmark times.
