@@ -290,13 +290,13 @@ def scratch_databases(admin_url: str):
     (with the ``<name>_airflow`` metadata databases Airflow runs create next to them)."""
     from sqlalchemy.engine import make_url
 
-    from mediamon import db, store
+    from mediamon import store
 
     run_id, created = uuid.uuid4().hex[:8], {}
 
     def new(label: str) -> str:
         name = f"mediamon_bench_{run_id}_{label}"
-        db.ensure_database(admin_url, name)
+        store.ensure_database(admin_url, name)
         created[name] = url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         store.upgrade(store.engine_for(url))
         return url
@@ -306,8 +306,8 @@ def scratch_databases(admin_url: str):
     finally:
         for name, url in created.items():
             store.engine_for(url).dispose()
-            db.drop_database(admin_url, name)
-            db.drop_database(admin_url, f"{name}_airflow")
+            store.drop_database(admin_url, name)
+            store.drop_database(admin_url, f"{name}_airflow")
 
 
 @contextmanager

@@ -110,17 +110,17 @@ def scratch_database(admin_url: str, name: str):
     """A migrated scratch mediamon database, dropped (with its ``_airflow`` sibling) at exit."""
     from sqlalchemy.engine import make_url
 
-    from mediamon import db, store
+    from mediamon import store
 
-    db.ensure_database(admin_url, name)
+    store.ensure_database(admin_url, name)
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         store.upgrade(store.engine_for(url))
         yield url
     finally:
         store.engine_for(url).dispose()
-        db.drop_database(admin_url, name)
-        db.drop_database(admin_url, f"{name}_airflow")
+        store.drop_database(admin_url, name)
+        store.drop_database(admin_url, f"{name}_airflow")
 
 
 def _celery_environment(base: dict[str, str], queue: str, api_port: int, redis_db: int) -> dict[str, str]:

@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 
 from mediamon.settings import Settings
 
@@ -49,6 +48,8 @@ def database_url(settings: Settings, keep_running: bool = False) -> str:
     if settings.database_url:
         return to_sqlalchemy_url(settings.database_url)
     server = _embedded_server(settings.state_dir, keep_running)
+    from mediamon.store import ensure_database
+
     ensure_database(to_sqlalchemy_url(server.get_uri("postgres")), APP_DATABASE)
     return to_sqlalchemy_url(server.get_uri(APP_DATABASE))
 
@@ -84,28 +85,6 @@ def redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return parts._replace(netloc=netloc).geturl()
     return url
-
-
-def ensure_database(admin_url: str, name: str) -> None:
-    """Create database ``name`` on the server behind ``admin_url`` unless it exists."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": name}).scalar()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
 
 
 def psql_command(url: str) -> str:

@@ -12,10 +12,8 @@ import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 
 from mediamon import dedupe, discover, extract, store
 from mediamon.fetch import FetchError, Fetcher, redact_userinfo

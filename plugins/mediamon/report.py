@@ -366,7 +366,7 @@ def render_html(data: dict) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         f"<title>区域合作报道简报 · mediamon report {data['report_id']}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>区域合作报道简报 <span class=\"muted\">Regional cooperation coverage</span></h1>",
+        "<h1>区域合作报道简报 <span class=\"muted\">Regional cooperation coverage</span></h1>",
         f'<p class="period">报告 Report #{data["report_id"]} · 时段 Period: {_e(start)} → '
         f'{_e(_local(period["end"], zone))} ({_e(period["timezone"])})</p>',
         '<section id="headline"><h2>概览 Headline numbers</h2>', f'<div class="cards">{cards}</div>', empty,

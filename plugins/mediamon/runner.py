@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from mediamon import db, pipeline
+from mediamon import db, pipeline, store
 from mediamon.cli import EXAMPLE_QUERY
 from mediamon.settings import PROJECT_ROOT, Settings
 
@@ -31,7 +31,7 @@ def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]
     database ``<name>_airflow`` next to the mediamon database."""
     url = make_url(database_url)
     airflow_db = f"{url.database}_airflow"
-    db.ensure_database(url.set(database="postgres").render_as_string(hide_password=False), airflow_db)
+    store.ensure_database(url.set(database="postgres").render_as_string(hide_password=False), airflow_db)
     airflow_home = settings.state_dir / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)

@@ -47,6 +47,32 @@ def transaction(settings_or_engine: Settings | sa.Engine) -> Iterator[sa.Connect
         yield conn
 
 
+# --- databases -----------------------------------------------------------------------------------
+# Database names are identifiers, which cannot be bound parameters: they are quoted here, and only
+# names the code itself makes reach these functions.
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database ``name`` on the server behind ``admin_url`` unless it exists."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": name}).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()
+
+
 # --- named queries -------------------------------------------------------------------------------
 
 @cache

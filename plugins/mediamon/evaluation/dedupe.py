@@ -105,7 +105,7 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
         raise FileNotFoundError(f"{directory}: no html/*.html or *.txt files")
     admin = make_url(db.to_sqlalchemy_url(server_url)).set(database="postgres").render_as_string(hide_password=False)
     name = f"mediamon_eval_{uuid.uuid4().hex[:10]}"
-    db.ensure_database(admin, name)
+    store.ensure_database(admin, name)
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     try:
         settings = replace(Settings.from_env({}), database_url=url)
@@ -119,7 +119,7 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
             rows = {row.url_id: row for row in store.rows(conn, "dedupe.assignments")}
     finally:
         store.engine_for(url).dispose()
-        db.drop_database(admin, name)
+        store.drop_database(admin, name)
     assignments = {file: (rows[url_id].story_id if url_id in rows else None) for url_id, file in url_files.items()}
     truth = load_clusters(Path(clusters_path or directory / "clusters.json"), sorted(assignments))
     scores = pairwise_scores(truth, assignments)

@@ -68,7 +68,7 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
     cfg = settings or DedupeSettings()
     admin = make_url(db.to_sqlalchemy_url(server_url)).set(database="postgres").render_as_string(hide_password=False)
     name = f"mediamon_bench_{uuid.uuid4().hex[:10]}"
-    db.ensure_database(admin, name)
+    store.ensure_database(admin, name)
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     rng = np.random.default_rng(seed)
     memory = MinHashLSH(num_perm=(cfg.lsh_bands + cfg.lead_lsh_bands) * cfg.lsh_rows,
@@ -110,7 +110,7 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
                             "memory_ms": round(statistics.mean(memory_ms), 4)})
     finally:
         store.engine_for(url).dispose()
-        db.drop_database(admin, name)
+        store.drop_database(admin, name)
     smallest, largest = results[0], results[-1]
     return {"sizes": results, "probes": probes, "bands_per_article": cfg.lsh_bands + cfg.lead_lsh_bands,
             "ratio_largest_smallest": round(largest["pg_ms"] / smallest["pg_ms"], 3),
