@@ -338,7 +338,7 @@ def run_airflow(settings, database_url: str) -> dict:
     from mediamon import runner
 
     env = runner.prepare_airflow(settings, database_url)
-    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    binary = runner.airflow_binary()
     log_file = settings.state_dir / "airflow-dags-test.log"
     with open(log_file, "w") as out:
         start = time.perf_counter()

@@ -150,10 +150,6 @@ def _celery_environment(base: dict[str, str], queue: str, api_port: int, redis_d
     return env
 
 
-def _airflow_binary() -> str:
-    return shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
-
-
 def run_celery(settings, database_url: str, state_dir: Path, timeout_s: float) -> dict:
     """Run the DAG on the Celery topology; returns the task instances and who ran them."""
     import sqlalchemy as sa
@@ -164,7 +160,7 @@ def run_celery(settings, database_url: str, state_dir: Path, timeout_s: float) -
     api_port = _free_port()
     queue = f"mediamon_scale_{uuid.uuid4().hex[:8]}"
     env = _celery_environment(base, queue, api_port, redis_db=secrets.randbelow(15) + 1)
-    airflow = _airflow_binary()
+    airflow = runner.airflow_binary()
     subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, capture_output=True)
     processes = Processes(state_dir)
     try:

@@ -20,5 +20,9 @@ def test_ingest_loads_demo_articles_and_is_idempotent(demo_settings):
     second = pipeline.ingest(demo_settings)
     assert count_rows(demo_settings) == counts
     assert second["discovered"] == 0 and second["new_articles"] == 0
-    # The feeds and sitemaps answered 304 the second time.
+    # The feeds and sitemaps answered 304 the second time, the children of the sitemap index too.
     assert second["not_modified"] >= 3
+    with store.transaction(demo_settings) as conn:
+        statuses = dict(conn.exec_driver_sql(
+            "SELECT url, last_status FROM discovery_documents WHERE source_id = 'demo-news-sitemap'").all())
+    assert len(statuses) == 3 and set(statuses.values()) == {"not_modified"}

@@ -62,8 +62,10 @@ def _source_from_row(row) -> Source:
                   allow_private=tuple(cfg.get("allow_private") or ()))
 
 
-def _fetcher(settings: Settings, source: Source) -> Fetcher:
-    return Fetcher(settings.fetch, allow_private=source.allow_private, crawl_delay_s=source.crawl_delay_s)
+def _fetcher(settings: Settings, source_settings: dict) -> Fetcher:
+    """A fetcher with a source's politeness and address allowlist (``sources.settings``)."""
+    return Fetcher(settings.fetch, allow_private=source_settings.get("allow_private") or (),
+                   crawl_delay_s=source_settings.get("crawl_delay_s"))
 
 
 # --- discover ------------------------------------------------------------------------------------
@@ -107,8 +109,12 @@ def discover_source(settings: Settings, source_id: str) -> dict:
         counts.documents = 1
     else:
         failures: list[tuple[str, bool]] = []
-        with _fetcher(settings, source) as fetcher:
-            queue, seen = [source.url], set()
+        with _fetcher(settings, source.settings_json()) as fetcher:
+            # Child sitemaps are checked even when their index is unchanged (304): the index of a
+            # news site rarely changes, its children do. Conditional GET keeps that cheap.
+            with store.transaction(settings) as conn:
+                known = [r.url for r in store.rows(conn, "ingest.source_documents", {"source_id": source_id})]
+            queue, seen = [source.url, *known], set()
             while queue and len(seen) < MAX_SITEMAP_DOCUMENTS and len(links) < source.max_pages:
                 doc_url = queue.pop(0)
                 if doc_url in seen:
@@ -235,9 +241,7 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> dict:
     try:
         for row in todo:
             if row.source_id not in fetchers:
-                cfg = row.settings or {}
-                fetchers[row.source_id] = Fetcher(settings.fetch, allow_private=cfg.get("allow_private") or (),
-                                                  crawl_delay_s=cfg.get("crawl_delay_s"))
+                fetchers[row.source_id] = _fetcher(settings, row.settings or {})
             status, error = _fetch_one(settings, fetchers[row.source_id], row)
             outcomes[row.source_id].append(error)
             counts[status] += 1

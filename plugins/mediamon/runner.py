@@ -52,8 +52,13 @@ def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]
     return env
 
 
+def airflow_binary() -> str:
+    """The ``airflow`` command of this interpreter's environment (the project's venv)."""
+    return shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+
+
 def airflow(env: dict[str, str], *args: str, quiet: bool = False) -> None:
-    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    binary = airflow_binary()
     log.info("$ airflow %s", " ".join(args))
     completed = subprocess.run([binary, *args], env=env, text=True,
                                stdout=subprocess.PIPE if quiet else None,
@@ -74,7 +79,7 @@ _PROGRESS = (
 
 def run_dag_test(env: dict[str, str], dag_id: str, log_path: Path) -> None:
     """``airflow dags test DAG`` with its full log in ``log_path`` and a readable digest on stdout."""
-    binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+    binary = airflow_binary()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"$ airflow dags test {dag_id}   (full log: {log_path})", flush=True)
     with log_path.open("w", encoding="utf-8") as full_log:
@@ -115,7 +120,7 @@ def serve_airflow_ui(settings: Settings, port: int = 8080) -> int:
         print(f"Airflow UI: http://127.0.0.1:{port}  (user admin; its password is written to {passwords})",
               flush=True)
         print("Ctrl-C stops Airflow and the demo site.", flush=True)
-        binary = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
+        binary = airflow_binary()
         try:
             return subprocess.run([binary, "standalone"], env=env).returncode
         except KeyboardInterrupt:

@@ -25,6 +25,12 @@ SELECT source_id, name, language, kind, url, settings, enabled FROM sources WHER
 -- name: discovery_document
 SELECT etag, last_modified, body_sha256 FROM discovery_documents WHERE url = :url
 
+-- name: source_documents
+-- Documents a source led to before (child sitemaps of an index), except those that failed to parse.
+SELECT d.url FROM discovery_documents d JOIN sources s USING (source_id)
+WHERE d.source_id = :source_id AND d.url <> s.url AND d.last_status <> 'unparseable'
+ORDER BY d.url
+
 -- name: save_discovery_document
 INSERT INTO discovery_documents (url, source_id, etag, last_modified, body_sha256, last_status, checked_at)
 VALUES (:url, :source_id, :etag, :last_modified, :body_sha256, :last_status, now())
