@@ -1,6 +1,9 @@
 """The benchmark corpus: synthetic Chinese news sites built at run time, served on 127.0.0.1.
 
-Articles are recombined sentences of the seed documents (``seeds/*.txt``). Page chrome comes from
+Articles are recombined sentences of the seed documents (``seeds/*.txt``) and, when ``shared/`` is
+there, of the Chinese texts of ``shared/corpus/gne-zh/truth`` and ``shared/eval/topic-dev``: some
+2,700 sentences, so two unrelated articles share about as little text as two real ones do (the 76
+seed sentences alone make every article share sentences with many others). Page chrome comes from
 templates derived, at run time, from the *structure* of the pages in ``shared/corpus/gne-zh/html``:
 every text node, script, style and link there is replaced by filler of the same length, and the
 element holding the article paragraphs becomes the slot for ours. So the corpus has real-world
@@ -35,7 +38,8 @@ import lxml.html
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = PROJECT_ROOT / "seeds"
-GNE_HTML_DIR = PROJECT_ROOT.parent / "shared" / "corpus" / "gne-zh" / "html"
+SHARED_DIR = PROJECT_ROOT.parent / "shared"
+GNE_HTML_DIR = SHARED_DIR / "corpus" / "gne-zh" / "html"
 
 ARTICLE_SLOT, TITLE_SLOT, CHARSET_SLOT, URL_SLOT = "@@ARTICLE@@", "@@TITLE@@", "@@CHARSET@@", "@@URL@@"
 # Attributes whose values are markup, not text, and keep their shape in a template.
@@ -66,17 +70,33 @@ class CorpusSpec:
 
 # --- text ----------------------------------------------------------------------------------------
 
-def seed_sentences(seeds_dir: Path = SEEDS_DIR) -> list[str]:
-    """The Chinese sentences of the seed documents (translations and headers left out)."""
-    sentences = []
-    for path in sorted(seeds_dir.glob("*.txt")):
-        for sentence in _SENTENCE.findall(path.read_text(encoding="utf-8")):
+def chinese_sentences(texts) -> list[str]:
+    """The distinct Chinese sentences of ``texts``, in order (English ones and headers left out)."""
+    sentences = {}
+    for text in texts:
+        for sentence in _SENTENCE.findall(text):
             sentence = sentence.strip()
             if len(sentence) >= 12 and len(_CJK.findall(sentence)) > len(sentence) / 2:
-                sentences.append(sentence)
+                sentences[sentence] = None
+    return list(sentences)
+
+
+def seed_sentences(seeds_dir: Path = SEEDS_DIR) -> list[str]:
+    """The Chinese sentences of the seed documents."""
+    sentences = chinese_sentences(path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*.txt")))
     if len(sentences) < 20:
         raise SystemExit(f"bench: too few seed sentences in {seeds_dir}")
     return sentences
+
+
+def shared_texts(shared_dir: Path = SHARED_DIR):
+    """The article texts of the gne-zh truth and the topic dev set, read where they are (never copied)."""
+    for path in sorted((shared_dir / "corpus" / "gne-zh" / "truth").glob("*.json")):
+        yield json.loads(path.read_text(encoding="utf-8")).get("body") or ""
+    dev = shared_dir / "eval" / "topic-dev" / "dev.jsonl"
+    if dev.is_file():
+        for line in dev.read_text(encoding="utf-8").splitlines():
+            yield json.loads(line).get("text") or ""
 
 
 class Filler:
@@ -103,7 +123,7 @@ class Filler:
 
 
 def article_paragraphs(rng: random.Random, sentences: list[str]) -> list[str]:
-    """A new article: 3 to ~70 seed sentences (long-tailed, as news is), in 2-5 sentence paragraphs."""
+    """A new article: 3 to ~70 sentences (long-tailed, as news is), in 2-5 sentence paragraphs."""
     count = min(len(sentences), max(3, int(rng.lognormvariate(2.4, 0.6))))
     chosen = rng.sample(sentences, count)
     paragraphs, i = [], 0
@@ -230,11 +250,12 @@ def _article_html(rng: random.Random, paragraphs: list[str], published: datetime
 
 
 def build(directory: Path, spec: CorpusSpec = CorpusSpec(), seeds_dir: Path = SEEDS_DIR,
-          html_dir: Path = GNE_HTML_DIR) -> dict:
+          html_dir: Path = GNE_HTML_DIR, shared_dir: Path = SHARED_DIR) -> dict:
     """Write a corpus to ``directory`` and return its manifest (also saved as manifest.json)."""
     rng = random.Random(spec.seed)
     sentences = seed_sentences(seeds_dir)
     templates, template_origin = load_templates(sentences, html_dir)
+    sentences = chinese_sentences([*sentences, *shared_texts(shared_dir)])
     sites = []
     for number in range(spec.sites):
         # Each site has one or two page layouts, like a real outlet's channels.
@@ -268,7 +289,7 @@ def build(directory: Path, spec: CorpusSpec = CorpusSpec(), seeds_dir: Path = SE
                               "repost": bool(is_repost)})
         if not is_repost:
             originals.append({"paragraphs": paragraphs, "title": title, "site": site})
-    manifest = {"spec": spec.__dict__, "templates": template_origin, "pages": spec.pages,
+    manifest = {"spec": spec.__dict__, "templates": template_origin, "sentences": len(sentences), "pages": spec.pages,
                 "reposts": reposts, "gbk_pages": sum(len(s["pages"]) for s in sites if s["encoding"] == "gbk"),
                 "sites": [{k: v for k, v in s.items() if k != "layouts"} for s in sites]}
     (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")

@@ -16,10 +16,13 @@ It also COPYs the loaded article rows into a scratch table, for rows/s beside th
 writes bench/results.json and prints a table of ratios against the targets::
 
     python bench/run.py [--pages 2000] [--skip-airflow]
+
+``MEDIAMON_BENCH_PROFILE=FILE`` writes a cProfile of the library run (b+c) to FILE.
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import io
 import json
@@ -202,9 +205,16 @@ def phase_library(args: dict) -> dict:
             upserts["rows"].extend(tuples)
     store.execute_many_values = timed_many
 
+    profile_file = os.environ.get("MEDIAMON_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_file else None
     with sampler:
         start, cpu_start = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
         counts = pipeline.ingest(settings)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile_file)
         wall, cpu_total = time.perf_counter() - start, time.process_time() - cpu_start
     store.execute_many_values = real_many
     extract.extract = real_extract
@@ -497,8 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     corpus_dir, state_dir = workdir / "corpus", workdir / "state"
     state_dir.mkdir(parents=True)
     manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages))
-    log.info("corpus: %d pages, %d reposts, %d GBK; %s", manifest["pages"], manifest["reposts"],
-             manifest["gbk_pages"], manifest["templates"])
+    log.info("corpus: %d pages, %d reposts, %d GBK, texts from %d sentences; %s", manifest["pages"],
+             manifest["reposts"], manifest["gbk_pages"], manifest["sentences"], manifest["templates"])
     log.info("a) bare trafilatura.extract (first of two runs)")
     bare_runs = [run_phase("bare", {"corpus": str(corpus_dir)})]
     load_averages = [os.getloadavg()[0]]
@@ -527,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = {key: (sum(r[key] for r in bare_runs) / 2 if key in ("seconds", "cpu_s") else bare_runs[-1][key])
             for key in bare_runs[0]} | {"runs_s": [r["seconds"] for r in bare_runs]}
     results = summarize(args.pages, bare, library, airflow, workers)
-    results["corpus"] = {k: manifest[k] for k in ("pages", "reposts", "gbk_pages", "templates")}
+    results["corpus"] = {k: manifest[k] for k in ("pages", "reposts", "gbk_pages", "sentences", "templates")}
     results["machine"] = {"cpus": os.cpu_count(), "load_average_1min": load_averages}
     RESULTS_FILE.write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
     print(format_table(results))
