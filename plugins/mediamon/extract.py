@@ -793,12 +793,22 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
         result.failure_reason = "too_short"
 
 
-_VISIBLE_TEXT = lxml.etree.XPath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+# One pass in C over the tree that skips script/style/noscript subtrees: an XPath with an
+# ``ancestor::`` test walks up from every text node and wraps each result in a Python object,
+# which made this function several times slower. Each text node is followed by a space, as if
+# the text nodes were joined with spaces.
+_VISIBLE_TEXT = lxml.etree.XSLT(lxml.etree.XML("""\
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="text" encoding="utf-8"/>
+  <xsl:template match="/"><xsl:apply-templates select="//body[not(ancestor::body)]"/></xsl:template>
+  <xsl:template match="script|style|noscript"/>
+  <xsl:template match="text()"><xsl:value-of select="."/><xsl:text> </xsl:text></xsl:template>
+</xsl:stylesheet>"""))
 
 
 def _visible_text(tree: lxml.html.HtmlElement) -> str:
     """The page's human-visible text on one line (no script or style code)."""
-    return " ".join(" ".join(_VISIBLE_TEXT(tree)).split())
+    return " ".join(str(_VISIBLE_TEXT(tree)).split())
 
 
 _META_AUTHOR_KEYS = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
