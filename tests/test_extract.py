@@ -285,3 +285,12 @@ def test_visible_text_skips_script_style_and_noscript_but_keeps_their_tails():
         "<!-- 注释 --></body></html>"
     )
     assert _visible_text(tree) == "正文 下文 2024-03-20 10:15"
+
+
+def test_utf8_page_parsed_from_bytes_ignores_its_legacy_declarations():
+    article = "<p>" + "长江中游城市群省会城市第十届会商会在长沙召开，四省会城市签署合作协议。" * 4 + "</p>"
+    body = ('<?xml version="1.0" encoding="gbk"?><html><head><meta charset="gb2312"><title>会商会召开_红网</title>'
+            f"</head><body><article>{article}</article></body></html>").encode()
+    result = extract(body, declared_charset="gbk")
+    assert (result.encoding, result.title) == ("utf-8", "会商会召开")
+    assert result.text.startswith("长江中游城市群省会城市第十届会商会")
