@@ -520,12 +520,14 @@ def _url_date(url: str | None) -> datetime | None:
     return _datetime(int(match.group(1)), int(match.group(2)), int(match.group(3) or 1))
 
 
-def _machine_dates(tree: lxml.html.HtmlElement, meta: dict[str, str], linked: dict[str, str]) -> list[str]:
-    """Machine-readable publication dates, most trusted first: meta tags, JSON-LD, ``<time>``."""
+def _machine_dates(times: list[lxml.html.HtmlElement], meta: dict[str, str], linked: dict[str, str]) -> list[str]:
+    """Machine-readable publication dates, most trusted first: meta tags, JSON-LD, the first
+    ``<time datetime>`` of ``times``."""
     dates = [meta[key] for key in _META_DATE_KEYS if key in meta]
     if "datePublished" in linked:
         dates.append(linked["datePublished"])
-    return dates + tree.xpath("(//time[@datetime])[1]/@datetime")
+    time = _first_attribute(times, "datetime")
+    return dates if time is None else [*dates, time]
 
 
 def _published_at(machine_dates: list[str], header_lines: list[str], lines: list[str], page_text: str,
@@ -576,10 +578,30 @@ def _page_date(page_text: str) -> datetime | None:
 _TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|--|——)\s*|\s+[-–—]\s+")
 
 
-def _page_meta(tree: lxml.html.HtmlElement) -> dict[str, str]:
+_METADATA_TAGS = ("meta", "script", "title", "h1", "link", "time")
+
+
+def _metadata_elements(tree: lxml.html.HtmlElement) -> dict[str, list[lxml.html.HtmlElement]]:
+    """The elements the metadata readers look at, by tag, in document order: one walk over the
+    tree instead of one per reader."""
+    elements: dict[str, list[lxml.html.HtmlElement]] = {tag: [] for tag in _METADATA_TAGS}
+    for element in tree.iter(*_METADATA_TAGS):
+        elements[element.tag].append(element)
+    return elements
+
+
+def _first_attribute(elements: list[lxml.html.HtmlElement], name: str) -> str | None:
+    """Attribute ``name`` of the first of ``elements`` that has it."""
+    for element in elements:
+        if (value := element.get(name)) is not None:
+            return value
+    return None
+
+
+def _page_meta(metas: list[lxml.html.HtmlElement]) -> dict[str, str]:
     """``<meta>`` name/property/itemprop (lower-cased) -> content, first occurrence wins."""
     meta: dict[str, str] = {}
-    for element in tree.iter("meta"):
+    for element in metas:
         key = next(filter(None, map(element.get, ("property", "name", "itemprop", "http-equiv"))), None)
         content = element.get("content")
         if key and content and content.strip():
@@ -591,10 +613,12 @@ _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting
                   "opinionnewsarticle", "webpage", "liveblogposting", "report", "socialmediaposting"}
 
 
-def _linked_data(tree: lxml.html.HtmlElement) -> dict[str, str]:
+def _linked_data(scripts: list[lxml.html.HtmlElement]) -> dict[str, str]:
     """``datePublished``, ``author`` and ``headline`` of the first article object in the page's
     JSON-LD blocks (empty dict when there is none or it does not parse)."""
-    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+    for script in scripts:
+        if script.get("type") != "application/ld+json":
+            continue
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -650,9 +674,9 @@ def clean_title(raw: str | None, headline: str | None = None) -> str | None:
     return max(parts, key=len) if parts else raw
 
 
-def _first_text(tree: lxml.html.HtmlElement, xpath: str) -> str | None:
-    for element in tree.xpath(xpath):
-        text = " ".join(element.text_content().split()) if hasattr(element, "text_content") else str(element)
+def _first_text(elements: list[lxml.html.HtmlElement]) -> str | None:
+    for element in elements:
+        text = " ".join(element.text_content().split())
         if text:
             return text
     return None
@@ -767,13 +791,15 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
         result.failure_reason = "not_html"
         return
 
-    meta = _page_meta(tree)
-    linked = _linked_data(tree)
-    headline = meta.get("og:title") or linked.get("headline") or _first_text(tree, "//h1")
-    result.title = clean_title(_first_text(tree, "//title") or headline, headline)
+    elements = _metadata_elements(tree)
+    meta = _page_meta(elements["meta"])
+    linked = _linked_data(elements["script"])
+    headline = meta.get("og:title") or linked.get("headline") or _first_text(elements["h1"])
+    result.title = clean_title(_first_text(elements["title"]) or headline, headline)
     result.site_name = meta.get("og:site_name") or meta.get("application-name")
-    canonical = tree.xpath("//link[@rel='canonical']/@href")
-    result.canonical_url = urljoin(url or "", canonical[0].strip()) if canonical and canonical[0].strip() else None
+    canonical_links = [link for link in elements["link"] if link.get("rel") == "canonical"]
+    canonical = (_first_attribute(canonical_links, "href") or "").strip()
+    result.canonical_url = urljoin(url or "", canonical) if canonical else None
 
     page_text = _visible_text(tree)
     cjk = detect_lang(page_text) in _CJK_LANGS
@@ -795,7 +821,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     result.source_attribution = harvest.source_attribution
     result.original_title = harvest.original_title
     result.published_at = _published_at(
-        _machine_dates(tree, meta, linked), harvest.header_lines, main_lines, page_text, url
+        _machine_dates(elements["time"], meta, linked), harvest.header_lines, main_lines, page_text, url
     )
 
     if not result.text:
