@@ -265,7 +265,8 @@ def _main_text(tree: lxml.html.HtmlElement, url: str | None, settings: ExtractSe
 # Chinese page chrome in the extracted lines
 # ---------------------------------------------------------------------------------------------------
 
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_CHARACTERS = "\u3400-\u9fff\uf900-\ufaff"
+_CJK_CHAR = re.compile(f"[{_CJK_CHARACTERS}]")
 _NAME = r"[\u4e00-\u9fff·]{2,4}"
 _NAMES = rf"{_NAME}(?:[ \u3000、，,/]+{_NAME})*"
 # "label：value" lines of the article header/footer; the value is harvested as metadata.
@@ -450,10 +451,13 @@ def _first_field(value: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 _TIME = r"(?:\s*(?:T|\s)?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?"
+# These two are searched over whole pages. The "no digit before" lookbehind comes after the first
+# digit(s) rather than first, so that the pattern starts with a digit and re skips in C to the
+# candidate positions instead of trying the lookbehind at every character (3-4 times faster).
 _FULL_DATE = re.compile(
-    r"(?<!\d)((?:19|20)\d{2})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})(?!\d)\s*日?" + _TIME
+    r"((?:19|20)\d{2})(?<!\d{5})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*(?:月|-|/|\.)\s*(\d{1,2})(?!\d)\s*日?" + _TIME
 )
-_MONTH_DAY_TIME = re.compile(r"(?<![\d\-/.])(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*:\s*(\d{2})(?!\d)")
+_MONTH_DAY_TIME = re.compile(r"(\d(?<![\d\-/.]\d)\d?)\s*[-/月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*:\s*(\d{2})(?!\d)")
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})日")
 # Wire-style datelines open the first paragraph: "中新网北京3月15日电", "红网时刻新闻7月29日讯".
 _DATELINE = re.compile(r"^[(（]?[\u4e00-\u9fff]{1,16}?(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日(?:电|讯|消息)")
@@ -682,20 +686,26 @@ def _first_text(elements: list[lxml.html.HtmlElement]) -> str | None:
     return None
 
 
+def _count(characters: str, text: str) -> int:
+    """How many characters of ``text`` are in the regex class ``characters``."""
+    # Runs, not single characters: findall then builds one string per run instead of per character.
+    return sum(map(len, re.findall(f"[{characters}]+", text)))
+
+
 def detect_lang(text: str) -> str | None:
     """Language of ``text`` by script: zh, ja (kana), ko (hangul), ru (Cyrillic), en (Latin with
     English function words), else None."""
     sample = text[:3000]
-    letters = sum(1 for char in sample if char.isalpha())
+    letters = sum(map(str.isalpha, sample))
     if not letters:
         return None
-    if len(re.findall(r"[\u3040-\u30ff]", sample)) > 0.05 * letters:
+    if _count("\u3040-\u30ff", sample) > 0.05 * letters:
         return "ja"
-    if len(re.findall(r"[\uac00-\ud7af]", sample)) > 0.2 * letters:
+    if _count("\uac00-\ud7af", sample) > 0.2 * letters:
         return "ko"
-    if len(_CJK_CHAR.findall(sample)) > 0.2 * letters:
+    if _count(_CJK_CHARACTERS, sample) > 0.2 * letters:
         return "zh"
-    if len(re.findall(r"[\u0400-\u04ff]", sample)) > 0.3 * letters:
+    if _count("\u0400-\u04ff", sample) > 0.3 * letters:
         return "ru"
     words = re.findall(r"[a-z]+", sample.lower())
     function_words = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
