@@ -686,10 +686,11 @@ def _first_text(elements: list[lxml.html.HtmlElement]) -> str | None:
     return None
 
 
-def _count(characters: str, text: str) -> int:
-    """How many characters of ``text`` are in the regex class ``characters``."""
-    # Runs, not single characters: findall then builds one string per run instead of per character.
-    return sum(map(len, re.findall(f"[{characters}]+", text)))
+# Language by script: (language, its characters as a regex class, share of the letters needed), in
+# the order they are tried.
+_SCRIPTS = (("ja", "\u3040-\u30ff", 0.05), ("ko", "\uac00-\ud7af", 0.2), ("zh", _CJK_CHARACTERS, 0.2),
+            ("ru", "\u0400-\u04ff", 0.3))
+_ANY_SCRIPT_CHAR = re.compile("[" + "".join(characters for _, characters, _ in _SCRIPTS) + "]")
 
 
 def detect_lang(text: str) -> str | None:
@@ -699,14 +700,12 @@ def detect_lang(text: str) -> str | None:
     letters = sum(map(str.isalpha, sample))
     if not letters:
         return None
-    if _count("\u3040-\u30ff", sample) > 0.05 * letters:
-        return "ja"
-    if _count("\uac00-\ud7af", sample) > 0.2 * letters:
-        return "ko"
-    if _count(_CJK_CHARACTERS, sample) > 0.2 * letters:
-        return "zh"
-    if _count("\u0400-\u04ff", sample) > 0.3 * letters:
-        return "ru"
+    # One scan spares a Latin-script sample the four counts, all zero.
+    if _ANY_SCRIPT_CHAR.search(sample):
+        for lang, characters, share in _SCRIPTS:
+            # Runs, not characters: findall then builds one string per run instead of per character.
+            if sum(map(len, re.findall(f"[{characters}]+", sample))) > share * letters:
+                return lang
     words = re.findall(r"[a-z]+", sample.lower())
     function_words = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
     return "en" if words and function_words >= 0.15 * len(words) else None
