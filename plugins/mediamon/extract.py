@@ -218,8 +218,7 @@ def unwrap_layout_tables(tree: lxml.html.HtmlElement, max_cell_chars: int) -> No
         if table.getparent() is None or table.tag != "table":
             continue  # already unwrapped as part of an enclosing layout table
         nested = next(table.iterdescendants("table"), None) is not None
-        long_cell = any(len(cell.text_content()) > max_cell_chars for cell in table.iter("td", "th"))
-        if nested or long_cell:
+        if nested or any(len(cell.text_content()) > max_cell_chars for cell in table.iter("td", "th")):
             for element in table.iter(*_TABLE_PARTS):
                 element.tag = "div"
 
