@@ -58,7 +58,8 @@ class HealthSettings:
 
 @dataclass(frozen=True)
 class ExtractSettings:
-    version: str = "1"
+    # Stored with every article; mediamon_reprocess re-extracts pages of another version.
+    version: str = "2"
     # trafilatura's sizes, counted in characters. Lowering them for CJK (50, 100) changed no dev-set
     # page (their articles are long), so trafilatura's defaults stay.
     min_extracted_size: int = 250
