@@ -200,8 +200,9 @@ def _save_document(settings: Settings, record: dict) -> None:
 
 # --- fetch ---------------------------------------------------------------------------------------
 
-def plan_fetch(settings: Settings, batch_size: int = 50) -> list[list[int]]:
-    """Split the pending frontier into batches of one source and host each.
+def plan_fetch(settings: Settings) -> list[list[int]]:
+    """Split the pending frontier into batches of one source and host each, of at most
+    ``fetch.batch_pages`` URLs.
 
     One batch is one mapped fetch task, so per-host politeness holds inside a task and hosts are
     fetched in parallel across tasks. URLs of sources that are auto-disabled or backing off wait.
@@ -218,7 +219,8 @@ def plan_fetch(settings: Settings, batch_size: int = 50) -> list[list[int]]:
             held += 1
         else:
             by_host[(row.source_id, row.host)].append(row.url_id)
-    batches = [ids[i:i + batch_size] for ids in by_host.values() for i in range(0, len(ids), batch_size)]
+    size = settings.fetch.batch_pages
+    batches = [ids[i:i + size] for ids in by_host.values() for i in range(0, len(ids), size)]
     log.info("fetch plan: %d pending URLs in %d batches; %d held back (sources on hold: %s)",
              len(pending) - held, len(batches), held, ", ".join(sorted(on_hold)) or "none")
     return batches
