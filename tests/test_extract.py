@@ -274,3 +274,23 @@ def test_trailing_headline_list_is_dropped_but_hard_wrapped_prose_is_kept():
                "高效、便捷的服务，推动整个长三角地区的城市发展"]
     kept, _ = clean_lines("\n".join([article, *wrapped]), ExtractSettings())
     assert kept == [article, *wrapped]
+
+
+def test_visible_text_skips_script_style_and_noscript_but_keeps_their_tails():
+    from mediamon.extract import _parse_html, _visible_text
+
+    tree = _parse_html(
+        "<html><head><title>标题</title></head><body><p>正文<script>var a = 1;</script>下文</p>"
+        "<style>p {}</style><noscript><div>请启用脚本</div></noscript><div>2024-03-20</div><div>10:15</div>"
+        "<!-- 注释 --></body></html>"
+    )
+    assert _visible_text(tree) == "正文 下文 2024-03-20 10:15"
+
+
+def test_utf8_page_parsed_from_bytes_ignores_its_legacy_declarations():
+    article = "<p>" + "长江中游城市群省会城市第十届会商会在长沙召开，四省会城市签署合作协议。" * 4 + "</p>"
+    body = ('<?xml version="1.0" encoding="gbk"?><html><head><meta charset="gb2312"><title>会商会召开_红网</title>'
+            f"</head><body><article>{article}</article></body></html>").encode()
+    result = extract(body, declared_charset="gbk")
+    assert (result.encoding, result.title) == ("utf-8", "会商会召开")
+    assert result.text.startswith("长江中游城市群省会城市第十届会商会")
