@@ -336,6 +336,10 @@ def _feed(site: dict, base: str) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     # Keep-alive, as real servers do: the fetcher reuses its connection.
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as real servers set it (nginx's tcp_nodelay): the headers and the body go out in
+    # two writes, and with Nagle's algorithm the body's tail waits for the client's delayed ACK,
+    # which made every fetch wait 5-25 ms on nothing.
+    disable_nagle_algorithm = True
     server: "_SiteServer"
 
     def do_GET(self) -> None:

@@ -9,7 +9,8 @@ b) + c) ``pipeline.ingest`` end to end through the library, every step it calls 
    inside ``extract.extract``) and ``load`` (the rest: reading raw pages, the multi-row upserts);
 d) ``airflow dags test mediamon_ingest`` over the same sources, against the library time of the
    steps the DAG calls;
-e) fetch + extract + load of the same batches by one worker process and by two;
+e) fetch + extract + load of the same batches by one worker process and by two; and the same split
+   for bare ``trafilatura.extract``, which is what two processes can gain on this machine at best;
 f) peak RSS per step (sampled), per worker, of the baseline and of the Airflow process tree.
 
 It also COPYs the loaded article rows into a scratch table, for rows/s beside the upsert's, then
@@ -266,7 +267,23 @@ def phase_worker(args: dict) -> dict:
             "batches": len(args["batches"]), "largest_batch": max(map(len, args["batches"]), default=0)}
 
 
-PHASES = {"bare": phase_bare, "library": phase_library, "worker": phase_worker}
+def phase_bare_worker(args: dict) -> dict:
+    """e) The machine's own scaling: bare ``trafilatura.extract`` over a share of the pages, started
+    like a pipeline worker. Two of these against one is the speedup this machine gives pure
+    extraction, the ceiling for the pipeline's."""
+    import trafilatura
+
+    bodies = [Path(path).read_bytes() for path in args["files"]]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    start, cpu_start = time.time(), time.process_time()
+    for body in bodies:
+        trafilatura.extract(body)
+    return {"start": start, "end": time.time(), "cpu_s": time.process_time() - cpu_start,
+            "articles": len(bodies), "peak_rss_mb": _max_rss_mb()}
+
+
+PHASES = {"bare": phase_bare, "library": phase_library, "worker": phase_worker, "bare_worker": phase_bare_worker}
 
 
 def _phase_command(name: str, args: dict) -> list[str]:
@@ -381,31 +398,44 @@ def run_workers(new_db, settings_for, pages: int) -> dict:
             pipeline.discover_source(settings, source_id)
         url_ids = sorted(i for batch in pipeline.plan_fetch(settings) for i in batch)
         batches = [url_ids[i:i + batch_pages] for i in range(0, len(url_ids), batch_pages)]
-        shares = [batches[w::workers] for w in range(workers)]
-        procs = [subprocess.Popen(_phase_command("worker", {
+        results[workers] = _run_together("worker", [{
             "database_url": settings.database_url, "sources": str(settings.sources_file),
-            "state_dir": str(settings.state_dir), "batches": share}), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT) for share in shares]
-        try:
-            for proc in procs:  # every worker has imported everything: start them together
-                if proc.stdout.readline().strip() != "ready":
-                    raise SystemExit("bench: a worker did not start")
-            for proc in procs:
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-            outputs = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-        results[workers] = {
-            "wall_s": max(o["end"] for o in outputs) - min(o["start"] for o in outputs),
-            "articles": sum(o["articles"] for o in outputs),
-            # Busy share of the workers' time: below 1, they waited (for a core, the server, Postgres).
-            "cpu_per_wall": sum(o["cpu_s"] for o in outputs) / (workers * max(o["end"] - o["start"] for o in outputs)),
-            "peak_rss_mb": [o["peak_rss_mb"] for o in outputs], "batch_pages": batch_pages}
+            "state_dir": str(settings.state_dir), "batches": batches[w::workers]} for w in range(workers)])
+        results[workers]["batch_pages"] = batch_pages
     return results
+
+
+def run_bare_workers(corpus_dir: Path, pages: int) -> dict:
+    """e) Bare trafilatura over the same ``pages`` pages by one process, then split over two."""
+    files = [str(path) for _, path in corpus.page_files(corpus_dir)[:pages]]
+    return {workers: _run_together("bare_worker", [{"files": files[w::workers]} for w in range(workers)])
+            for workers in (1, 2)}
+
+
+def _run_together(phase: str, shares: list[dict]) -> dict:
+    """Run one ``phase`` process per share, started together once all have imported everything;
+    their wall time from the first start to the last end, busy share and peak RSS."""
+    procs = [subprocess.Popen(_phase_command(phase, share), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=PROJECT_ROOT) for share in shares]
+    try:
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise SystemExit(f"bench: a {phase} process did not start")
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return {
+        "wall_s": max(o["end"] for o in outputs) - min(o["start"] for o in outputs),
+        "articles": sum(o["articles"] for o in outputs),
+        # Busy share of the processes' time: below 1, they waited (for a core, the server, Postgres).
+        "cpu_per_wall": sum(o["cpu_s"] for o in outputs) / (len(procs) * max(o["end"] - o["start"] for o in outputs)),
+        "peak_rss_mb": [o["peak_rss_mb"] for o in outputs]}
 
 
 def dag_steps() -> set[str]:
@@ -443,6 +473,8 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "library_dag_steps_s_per_page": per_page(dag_library_s),
         "ratio_airflow_vs_library": airflow["wall_s"] / dag_library_s if airflow else None,
         "speedup_2_workers": workers[1]["wall_s"] / workers[2]["wall_s"],
+        # The same split for bare trafilatura alone: how much two processes gain on this machine.
+        "speedup_2_workers_bare": workers["bare"][1]["wall_s"] / workers["bare"][2]["wall_s"],
         "worker_batch_pages": workers[2]["batch_pages"],
         "peak_rss_mb": max(workers[1]["peak_rss_mb"] + workers[2]["peak_rss_mb"]),
         "peak_rss_mb_by_stage": {**dict(stage_rss), "bare_extract": bare["peak_rss_mb"],
@@ -457,7 +489,8 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "raw": {"bare_s": bare["seconds"], "bare_runs_s": bare["runs_s"], "bare_cpu_s": bare["cpu_s"], "library_wall_s": library["wall_s"],
                 "library_cpu_s": library["cpu_s"], "library_step_s": steps, "library_step_cpu_s": library["step_cpu_s"],
                 "library_step_calls": library["step_calls"], "airflow": airflow,
-                "workers": {str(k): v for k, v in workers.items()}},
+                "workers": {str(k): v for k, v in workers.items() if k != "bare"},
+                "bare_workers": {str(k): v for k, v in workers["bare"].items()}},
     }
 
 
@@ -472,9 +505,13 @@ def format_table(results: dict) -> str:
             ("  the same in CPU time", "ratio_pipeline_vs_bare_cpu", "<="),
             ("airflow / library (DAG steps)", "ratio_airflow_vs_library", "<="),
             ("speedup, 2 workers vs 1", "speedup_2_workers", ">="),
+            ("  the same, bare trafilatura", "speedup_2_workers_bare", "~"),
             (f"peak RSS per worker, MB ({results['worker_batch_pages']}/batch)", "peak_rss_mb", "<=")]
     for label, key, sense in rows:
-        value, target = results[key], TARGETS[key]
+        value, target = results[key], TARGETS.get(key)
+        if target is None:  # a reference figure, no target
+            lines.append(f"{label:32} {fmt(value):>12}")
+            continue
         ok = "-" if value is None else "yes" if (value <= target if sense == "<=" else value >= target) else "NO"
         lines.append(f"{label:32} {fmt(value):>12} {sense}{target:>6}  {ok}")
     lines += ["", f"{'per page':32} {'ms':>12}",
@@ -528,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
             airflow["table_counts"] = pipeline.table_counts(settings_for(url))
         log.info("e) 1 worker, then 2")
         workers = run_workers(new_db, settings_for, args.pages)
+        log.info("e) bare trafilatura, 1 process, then 2 (the machine's own scaling)")
+        workers["bare"] = run_bare_workers(corpus_dir, min(args.pages, WORKER_BATCH_PAGES))
         load_averages.append(os.getloadavg()[0])
     # The baseline runs again last and counts as the mean of both runs, so that load from other
     # processes during the run weighs on the baseline as on the pipeline.

@@ -10,7 +10,7 @@ import opencc
 import pytest
 
 from dedupe_helpers import FIXTURES, add_article, distinct_texts, later, seed_paragraphs, spam_flags, story_of
-from mediamon import dedupe, pipeline, store
+from mediamon import dedupe, extract, pipeline, store
 from mediamon.evaluation.dedupe import evaluate_dedupe, format_dedupe_report, pairwise_scores
 from mediamon.settings import DedupeSettings
 
@@ -18,7 +18,7 @@ CFG = DedupeSettings()
 GNE_ZH = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "gne-zh"
 
 
-def shingle_set(text: str) -> set[str]:
+def shingle_set(text: str):
     return dedupe.shingles(dedupe.tokens(text), CFG)
 
 
@@ -28,7 +28,9 @@ def test_traditional_full_width_and_punctuation_variants_fingerprint_alike():
     text = "\n".join(seed_paragraphs("001"))
     variant = opencc.OpenCC("s2t").convert(text).replace(",", "，").replace("2010", "２０１０") + "\n\n"
     assert dedupe.tokens(variant) == dedupe.tokens(text)
-    assert dedupe.fingerprint(variant, CFG) == dedupe.fingerprint(text, CFG)
+    variant_print, text_print = dedupe.fingerprint(variant, CFG), dedupe.fingerprint(text, CFG)
+    assert variant_print.band_keys == text_print.band_keys
+    assert list(variant_print.shingles) == list(text_print.shingles)
 
 
 def test_a_leading_headline_line_is_not_part_of_the_fingerprint():
@@ -39,9 +41,17 @@ def test_a_leading_headline_line_is_not_part_of_the_fingerprint():
 
 
 def test_cjk_text_is_shingled_by_characters_and_other_scripts_by_words():
-    assert dedupe.shingles(dedupe.tokens("长三角一体化"), CFG) == {"长 三 角 一 体", "三 角 一 体 化"}
-    english = dedupe.shingles(dedupe.tokens("The four cities will share resources."), CFG)
-    assert english == {"the four cities", "four cities will", "cities will share", "will share resources"}
+    def hashes(text):
+        return set(shingle_set(text).tolist())
+
+    # 6 characters: two 5-character shingles, the first shared with the 5-character text alone.
+    assert len(hashes("长三角一体化")) == 2 and hashes("长三角一体") < hashes("长三角一体化")
+    assert hashes("长三角一体") != hashes("三角一体化")
+    english = hashes("The four cities will share resources.")
+    assert len(english) == 4 and hashes("four cities will") < english
+    assert hashes("The Four cities, will") == hashes("the four cities will")  # case and punctuation
+    assert not hashes("four cities share") & english  # word order matters
+    assert len(hashes("长三角")) == 1 and not len(shingle_set("，。"))
 
 
 def test_containment_measures_the_shorter_text_inside_the_longer():
@@ -209,13 +219,15 @@ def test_demo_site_reposts_join_their_originals_and_the_spam_copy_is_flagged(dem
 
 
 def test_spam_rules_report_their_evidence():
-    evidence = dedupe.spam_evidence("新闻", None, "本篇文章2413字,读完约6分钟\n正文",
-                                    "<html><head><title>北京代孕费用</title></head><body>"
-                                    "<div class='breadcrumb'>首页 &gt; 博彩资讯</div></body></html>", CFG)
+    page = extract.extract("<html><head><title>北京代孕费用</title></head><body><div class='breadcrumb'>"
+                           "首页 &gt; 博彩资讯</div><p>正文</p></body></html>".encode())
+    assert page.page_fields["breadcrumb"] == "首页 > 博彩资讯"
+    evidence = dedupe.spam_evidence("新闻", None, "本篇文章2413字,读完约6分钟\n正文", page.page_fields, CFG)
     assert {"rule": "spam_keyword", "field": "page_title", "keyword": "代孕"} in evidence
     assert {"rule": "spam_keyword", "field": "breadcrumb", "keyword": "博彩"} in evidence
     assert {"rule": "reading_time_stamp", "match": "本篇文章2413字,读完约6分钟"} in evidence
-    assert dedupe.spam_evidence("四省四市签订协议", "中国新闻网", "正文", "<p>正文</p>", CFG) == []
+    assert dedupe.spam_evidence("四省四市签订协议", "中国新闻网", "正文", {"breadcrumb": "首页 > 新闻"}, CFG) == []
+    assert dedupe.spam_evidence("四省四市签订协议", None, "正文", None, CFG) == []
 
 
 def spin(text: str) -> str:

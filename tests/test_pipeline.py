@@ -26,3 +26,20 @@ def test_ingest_loads_demo_articles_and_is_idempotent(demo_settings):
         statuses = dict(conn.exec_driver_sql(
             "SELECT url, last_status FROM discovery_documents WHERE source_id = 'demo-news-sitemap'").all())
     assert len(statuses) == 3 and set(statuses.values()) == {"not_modified"}
+
+
+def test_fetch_batches_hold_one_host_each_and_at_most_batch_pages(demo_settings):
+    from dataclasses import replace
+
+    from mediamon.settings import FetchSettings, Settings
+
+    assert Settings.from_env({"MEDIAMON_FETCH_BATCH_PAGES": "3"}).fetch.batch_pages == 3
+    small = replace(demo_settings, fetch=FetchSettings(batch_pages=3))
+    for source_id in pipeline.sync_sources(small)["source_ids"]:
+        pipeline.discover_source(small, source_id)
+    batches = pipeline.plan_fetch(small)
+    with store.transaction(small) as conn:
+        host_of = dict(conn.exec_driver_sql("SELECT url_id, host FROM urls WHERE status = 'pending'").all())
+    assert sorted(i for batch in batches for i in batch) == sorted(host_of)
+    assert all(1 <= len(batch) <= 3 and len({host_of[i] for i in batch}) == 1 for batch in batches)
+    assert len(batches) > len(pipeline.plan_fetch(demo_settings))

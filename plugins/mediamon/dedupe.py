@@ -19,8 +19,8 @@ Exact duplicates share the hash of their normalized text (:func:`text_sha256`). 
    they merge into the oldest. Stories are thus the connected components of the "verified copy"
    graph, which does not depend on the order articles arrive in, so a rebuild is reproducible.
 
-Spam rules on the page (:func:`spam_evidence`) run with fingerprinting; the spun-copy rule runs
-while clustering.
+Spam rules on the page (:func:`spam_evidence`) run with fingerprinting, on what the extract stage
+read from the page; the spun-copy rule runs while clustering.
 
 Concurrency: fingerprinting runs in parallel, but assigning stories holds one transaction-level
 advisory lock per batch, so two tasks (or DAG runs) never decide about the same story at once; each
@@ -28,18 +28,17 @@ sees every story committed before it took the lock. See :func:`assign_stories`.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
 import re
 import unicodedata
+import zlib
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Iterable, Sequence
 
-import lxml.etree
-import lxml.html
 import numpy as np
 import opencc
 from datasketch import MinHash
@@ -70,6 +69,8 @@ _TOKEN = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
 _CJK_TOKEN = re.compile(rf"[{_CJK_CHARS}]")
 # A first line this short without sentence punctuation is a headline, not text.
 _HEADLINE = re.compile(r"^[^。！？!?；;]{1,60}$")
+# Bumped when shingling or hashing changes: band keys of another version never meet the current ones.
+FINGERPRINT_VERSION = 2
 
 
 @cache
@@ -91,29 +92,50 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def shingles(toks: Sequence[str], settings: DedupeSettings) -> set[str]:
-    """Runs of consecutive tokens: ``cjk_shingle_tokens`` long when the text is mostly CJK,
-    ``word_shingle_tokens`` otherwise. A text shorter than one shingle is one shingle."""
-    cjk = sum(1 for t in toks if _CJK_TOKEN.fullmatch(t)) >= settings.cjk_token_share * max(len(toks), 1)
-    size = settings.cjk_shingle_tokens if cjk else settings.word_shingle_tokens
-    if len(toks) <= size:
-        return {" ".join(toks)} if toks else set()
-    return {" ".join(toks[i:i + size]) for i in range(len(toks) - size + 1)}
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_WORD = 1 << 32  # word ids sit above the code points, so a word never equals a character
 
 
-def containment(a: set[str], b: set[str]) -> tuple[float, int]:
-    """Share of the smaller set's shingles found in the larger, and the number shared."""
+def _token_ids(toks: Sequence[str]) -> np.ndarray:
+    # A character is its code point; a word its CRC-32 (stable across processes, unlike hash()).
+    return np.fromiter((ord(t) if len(t) == 1 else zlib.crc32(t.encode("utf-8")) | _WORD for t in toks),
+                       dtype=np.uint64, count=len(toks))
+
+
+def shingles(toks: Sequence[str], settings: DedupeSettings) -> np.ndarray:
+    """The text's shingles as sorted, distinct 64-bit hashes.
+
+    A shingle is a run of ``cjk_shingle_tokens`` tokens when the text is mostly CJK, of
+    ``word_shingle_tokens`` otherwise; a text shorter than one shingle is one shingle. Hashes rather
+    than strings: 8 bytes per shingle, set operations in numpy, and MinHash without rehashing.
+    """
+    if not toks:
+        return np.empty(0, dtype=np.uint64)
+    cjk = sum(1 for t in toks if _CJK_TOKEN.fullmatch(t)) >= settings.cjk_token_share * len(toks)
+    size = min(settings.cjk_shingle_tokens if cjk else settings.word_shingle_tokens, len(toks))
+    ids = _token_ids(toks)
+    count = len(ids) - size + 1
+    with np.errstate(over="ignore"):
+        hashes = np.full(count, size, dtype=np.uint64)
+        for offset in range(size):
+            hashes = (hashes ^ ids[offset:offset + count]) * _MIX
+            hashes ^= hashes >> np.uint64(29)
+    return np.unique(hashes)
+
+
+def containment(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    """Share of the smaller shingle set found in the larger, and the number shared."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
-    if not small:
+    if not len(small):
         return 0.0, 0
-    shared = len(small & large)
+    shared = len(np.intersect1d(small, large, assume_unique=True))
     return shared / len(small), shared
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprint:
-    """What the index knows about one text: its shingles and its LSH band keys."""
-    shingles: frozenset[str]
+    """What the index knows about one text: its shingle hashes and its LSH band keys."""
+    shingles: np.ndarray
     band_keys: tuple[int, ...]
 
 
@@ -125,14 +147,12 @@ def _permutations(num_perm: int, seed: int):
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
 
 
-def minhash(items: Iterable[str], num_perm: int, seed: int) -> np.ndarray:
-    """MinHash signature (datasketch) of a set of strings, as ``num_perm`` uint64 values."""
-    m = MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed), scheme=_SCHEME)
-    m.update_batch([item.encode("utf-8") for item in items])
+def minhash(shingle_hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash signature (datasketch) of a set of shingle hashes, as ``num_perm`` uint64 values."""
+    m = MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed), scheme=_SCHEME,
+                hashfunc=int)  # the shingles are hashed already; datasketch premixes the values
+    m.update_batch((shingle_hashes >> np.uint64(32)).tolist())
     return m.hashvalues.astype(np.uint64)
-
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def band_keys(signatures: np.ndarray, rows: int, salt: int) -> np.ndarray:
@@ -156,26 +176,52 @@ def fingerprint(text: str, settings: DedupeSettings) -> Fingerprint:
     """Shingles and LSH band keys of a main text (whole-text bands, then lead bands)."""
     toks = tokens(text)
     whole = shingles(toks, settings)
-    if not whole:  # nothing to match on; no keys, so empty texts do not pile up on one band key
-        return Fingerprint(frozenset(), ())
+    if not len(whole):  # nothing to match on; no keys, so empty texts do not pile up on one band key
+        return Fingerprint(whole, ())
     lead = shingles(toks[: settings.lead_tokens], settings)
     full_sig = minhash(whole, settings.lsh_bands * settings.lsh_rows, settings.minhash_seed)
     lead_sig = minhash(lead, settings.lead_lsh_bands * settings.lsh_rows, settings.minhash_seed + 1)
     keys = np.concatenate([band_keys(full_sig[None, :], settings.lsh_rows, 1)[0],
                            band_keys(lead_sig[None, :], settings.lsh_rows, 2)[0]])
-    return Fingerprint(frozenset(whole), tuple(int(k) for k in keys))
+    return Fingerprint(whole, tuple(int(k) for k in keys))
 
 
 def params_key(settings: DedupeSettings) -> str:
     """The settings that shape band keys, recorded with each fingerprint."""
     fields = ("cjk_shingle_tokens", "word_shingle_tokens", "cjk_token_share", "lsh_bands", "lsh_rows",
               "lead_tokens", "lead_lsh_bands", "minhash_seed")
-    return json.dumps({k: asdict(settings)[k] for k in fields}, sort_keys=True)
+    return json.dumps({"version": FINGERPRINT_VERSION} | {k: asdict(settings)[k] for k in fields}, sort_keys=True)
 
 
-def index_articles(settings: Settings, batch_size: int = 500) -> dict:
+class ShingleCache:
+    """Shingle hashes by article id, for verifying candidates: an article that is a candidate for
+    many others is read and shingled once per run, not once per comparison. Holds at most
+    ``max_bytes`` of hashes (then starts over), so a long rebuild cannot exhaust memory."""
+
+    def __init__(self, cfg: DedupeSettings, max_bytes: int = 64 * 2**20):
+        self.cfg, self.max_bytes, self.bytes, self.hashes = cfg, max_bytes, 0, {}
+
+    def add(self, article_id: int, hashes: np.ndarray) -> None:
+        if self.bytes + hashes.nbytes > self.max_bytes:
+            self.hashes.clear()
+            self.bytes = 0
+        self.hashes[article_id] = hashes
+        self.bytes += hashes.nbytes
+
+    def get(self, conn, article_ids: Iterable[int]) -> dict[int, np.ndarray]:
+        wanted = set(article_ids)
+        found = {i: self.hashes[i] for i in wanted if i in self.hashes}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            for row in store.rows(conn, "dedupe.article_texts", {"article_ids": missing}):
+                found[row.article_id] = shingles(tokens(row.text), self.cfg)
+                self.add(row.article_id, found[row.article_id])
+        return found
+
+
+def index_articles(settings: Settings, known: ShingleCache | None = None, batch_size: int = 500) -> dict:
     """Fingerprint every article without a fingerprint, add its LSH bands to the index and apply
-    the page spam rules to it.
+    the page spam rules to it; the shingles go to ``known``.
 
     Safe to run in several processes at once: rows are keyed by article and inserted with
     ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint adds its bands and
@@ -193,14 +239,17 @@ def index_articles(settings: Settings, batch_size: int = 500) -> dict:
             batch = store.rows(conn, "dedupe.articles_to_fingerprint", {"limit": batch_size})
             if not batch:
                 return counts
-            prints = [(row.article_id, fingerprint(row.text, cfg)) for row in batch]
+            prints = {row.article_id: fingerprint(row.text, cfg) for row in batch}
             inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
-                (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints],
+                (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints.items()],
                 fetch=True)
             store.execute_many_values(conn, "dedupe.insert_bands", [
                 (key, article_id) for article_id, keys in inserted for key in keys])
             counts["fingerprinted"] += len(inserted)
-            counts["spam"] += len(_flag_spam(conn, [article_id for article_id, _ in inserted], cfg))
+            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in dict(inserted)], cfg)
+        if known is not None:
+            for article_id, fp in prints.items():
+                known.add(article_id, fp.shingles)
 
 
 # --- stories -------------------------------------------------------------------------------------
@@ -208,109 +257,130 @@ def index_articles(settings: Settings, batch_size: int = 500) -> dict:
 def assign_stories(settings: Settings) -> dict:
     """Give every article without a story its story, and update the stories it touched.
 
-    Fingerprinting (:func:`index_articles`) runs without a lock. Assignment runs in batches of ``dedupe.batch_size``
-    articles, each in one transaction holding the advisory lock :data:`STORY_LOCK_KEY`: two
-    concurrent callers take turns, and each batch sees every story committed before it, so an
-    article never starts a second story for a story another task has just created, and a story
-    is never split. Returns counts: ``fingerprinted``, ``assigned``, ``new_stories``,
-    ``merged_stories`` and ``spam`` (articles flagged by the page rules, plus those flagged as spun
-    copies: an article can count in both).
+    Fingerprinting (:func:`index_articles`) runs without a lock. Assignment runs in batches of
+    ``dedupe.batch_size`` articles, each in one transaction holding the advisory lock
+    :data:`STORY_LOCK_KEY`: two concurrent callers take turns, and each batch sees every story
+    committed before it, so an article never starts a second story for a story another task has
+    just created, and a story is never split. A batch costs a fixed number of statements, whatever
+    its size (:func:`_assign_batch`). Returns counts: ``fingerprinted``, ``assigned``,
+    ``new_stories``, ``merged_stories`` and ``spam`` (articles flagged by the page rules, plus those
+    flagged as spun copies: an article can count in both).
     """
-    counts = index_articles(settings) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
-    known = _ShingleCache(settings.dedupe)
+    known = ShingleCache(settings.dedupe)
+    counts = index_articles(settings, known) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
     while True:
         with store.transaction(settings) as conn:
             store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
             batch = store.rows(conn, "dedupe.unassigned_articles", {"limit": settings.dedupe.batch_size})
             if not batch:
                 break
-            touched: set[int] = set()
-            spun: list[tuple[int, dict]] = []
-            for row in batch:
-                story_id, created, merged, spun_copies = _assign(conn, row, settings.dedupe, known)
-                touched.add(story_id)
-                counts["new_stories"] += created
-                counts["merged_stories"] += merged
-                spun += spun_copies
-            for article_id, evidence in spun:
-                store.execute(conn, "dedupe.add_spam_evidence", {
-                    "article_id": article_id, "evidence": json.dumps([evidence], ensure_ascii=False)})
-            _refresh_stories(conn, touched)
-            # Two copies of one story can share little (one truncated, one with sentences dropped):
-            # once they are in one story, neither was spun from the other.
-            store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": sorted(touched)})
-            counts["assigned"] += len(batch)
-            counts["spam"] += len({article_id for article_id, _ in spun})
+            for key, value in _assign_batch(conn, batch, settings.dedupe, known).items():
+                counts[key] += value
     log.info("stories: %s", counts)
     return counts
 
 
-class _ShingleCache:
-    """Shingle sets of articles already seen in this run, so that an article that is a candidate
-    for many others is fetched and shingled once, not once per comparison."""
+class _Components:
+    """Union-find over articles of the batch and existing stories (nodes ``("a", id)``/``("s", id)``)."""
 
-    def __init__(self, cfg: DedupeSettings, max_entries: int = 20_000):
-        self.cfg, self.max_entries, self.sets = cfg, max_entries, {}
+    def __init__(self):
+        self.parent: dict[tuple[str, int], tuple[str, int]] = {}
 
-    def get(self, conn, article_ids: list[int]) -> dict[int, set[str]]:
-        missing = [i for i in article_ids if i not in self.sets]
-        if missing:
-            if len(self.sets) + len(missing) > self.max_entries:
-                self.sets.clear()
-            for row in store.rows(conn, "dedupe.article_texts", {"article_ids": missing}):
-                self.sets[row.article_id] = set(shingles(tokens(row.text), self.cfg))
-        return {i: self.sets.get(i, set()) for i in article_ids}
+    def find(self, node):
+        root = node
+        while self.parent.setdefault(root, root) != root:
+            root = self.parent[root]
+        while node != root:  # path compression
+            self.parent[node], node = root, self.parent[node]
+        return root
+
+    def union(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
 
 
-def _assign(conn, row, cfg: DedupeSettings, known: _ShingleCache) -> tuple[int, bool, int, list[tuple[int, dict]]]:
-    """Put one article into a story. Returns (story_id, whether the story is new, number of
-    stories merged into it, spun copies found: (article id, evidence) pairs)."""
-    own = known.get(conn, [row.article_id])[row.article_id]
-    matched: set[int] = set()
-    spun = []
-    candidates = store.rows(conn, "dedupe.candidates", {"band_keys": list(row.band_keys),
-                                                        "article_id": row.article_id})
-    candidate_shingles = known.get(conn, [cand.article_id for cand in candidates])
-    for cand in candidates:
-        share, shared = containment(own, candidate_shingles[cand.article_id])
-        needed = cfg.same_site_min_containment if cand.site == row.site else cfg.min_containment
+def _assign_batch(conn, batch: list, cfg: DedupeSettings, known: ShingleCache) -> dict:
+    """Assign one batch of articles to stories with a fixed number of statements.
+
+    Every pair (article of the batch, article sharing an LSH band with it) is verified once; verified
+    pairs join components; a component without a story gets a new one, one with several stories
+    merges them into the oldest. Stories are thus the connected components of the verified-copy
+    graph, whatever order articles come in. Returns the batch's counts.
+    """
+    by_id = {row.article_id: row for row in batch}
+    matches = store.rows(conn, "dedupe.band_matches", {
+        "article_ids": [row.article_id for row in batch for _ in row.band_keys],
+        "band_keys": [key for row in batch for key in row.band_keys]})
+    candidates = {c.article_id: c for c in store.rows(conn, "dedupe.candidate_articles", {
+        "article_ids": sorted({m.candidate_id for m in matches})})}
+    # Candidates are articles with a story, and earlier articles of the batch; an article still
+    # without a story outside the batch meets this one when its own turn comes.
+    pairs = [(by_id[m.article_id], candidates[m.candidate_id]) for m in matches
+             if m.candidate_id in candidates and (candidates[m.candidate_id].story_id is not None
+                                                  or m.candidate_id in by_id and m.candidate_id < m.article_id)]
+    hashes = known.get(conn, [*by_id, *(candidate.article_id for _, candidate in pairs)])
+    components = _Components()
+    spun: dict[int, list[dict]] = defaultdict(list)
+    for article_id in by_id:
+        components.find(("a", article_id))
+    for row, candidate in pairs:
+        share, shared = containment(hashes[row.article_id], hashes[candidate.article_id])
+        needed = cfg.same_site_min_containment if candidate.site == row.site else cfg.min_containment
         if shared < cfg.min_shared_shingles:
             continue
         if share >= needed:
-            matched.add(cand.story_id)
-        elif share >= cfg.spun_min_containment and cand.site != row.site:
+            components.union(("a", row.article_id), ("s", candidate.story_id) if candidate.story_id is not None
+                             else ("a", candidate.article_id))
+        elif share >= cfg.spun_min_containment and candidate.site != row.site:
             # Too much shared for two own reports, too little for one text: the later one was
             # rewritten from the earlier.
-            copy, source = (cand, row) if _earlier(row.published_at, cand.published_at) else (row, cand)
-            spun.append((copy.article_id, {"rule": "spun_copy", "of_article_id": source.article_id,
-                                           "containment": round(share, 3)}))
-    if not matched:
-        story_id = store.scalar(conn, "dedupe.new_story")
-        store.execute(conn, "dedupe.set_story", {"story_id": story_id, "article_id": row.article_id})
-        return story_id, True, 0, spun
-    story_id, *others = sorted(matched)
-    if others:
-        store.execute(conn, "dedupe.move_stories", {"into_story_id": story_id, "story_ids": others})
-        store.execute(conn, "dedupe.delete_stories", {"story_ids": others})
-    store.execute(conn, "dedupe.set_story", {"story_id": story_id, "article_id": row.article_id})
-    return story_id, False, len(others), spun
+            copy, source = (candidate, row) if _earlier(row.published_at, candidate.published_at) else (row, candidate)
+            spun[copy.article_id].append({"rule": "spun_copy", "of_article_id": source.article_id,
+                                          "containment": round(share, 3)})
+
+    members: dict = defaultdict(list)
+    stories: dict = defaultdict(list)
+    for kind, node_id in list(components.parent):
+        (members if kind == "a" else stories)[components.find((kind, node_id))].append(node_id)
+    roots = sorted(members, key=lambda root: min(members[root]))  # reproducible ids on a rebuild
+    fresh = [root for root in roots if not stories[root]]
+    new_ids = sorted(r.story_id for r in store.rows(conn, "dedupe.new_stories", {"count": len(fresh)})) if fresh else []
+    story_of_root = dict(zip(fresh, new_ids))
+    merges = []
+    for root in roots:
+        if stories[root]:
+            story_id, *others = sorted(stories[root])
+            story_of_root[root] = story_id
+            merges += [(other, story_id) for other in others]
+    if merges:
+        store.execute_many_values(conn, "dedupe.merge_stories", merges)
+        store.execute(conn, "dedupe.delete_stories", {"story_ids": [other for other, _ in merges]})
+    store.execute_many_values(conn, "dedupe.set_stories", [
+        (article_id, story_of_root[root]) for root in roots for article_id in members[root]])
+    _add_spam_evidence(conn, spun)
+    touched = sorted(set(story_of_root.values()))
+    _refresh_stories(conn, touched)
+    # Two copies of one story can share little (one truncated, one with sentences dropped):
+    # once they are in one story, neither was spun from the other.
+    store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": touched})
+    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges), "spam": len(spun)}
 
 
 def _earlier(a, b) -> bool:
     return a is not None and (b is None or a < b)
 
 
-def _refresh_stories(conn, story_ids: set[int]) -> None:
-    members: dict[int, list] = {}
-    for row in store.rows(conn, "dedupe.story_members", {"story_ids": sorted(story_ids)}):
-        members.setdefault(row.story_id, []).append(row)
+def _refresh_stories(conn, story_ids: list[int]) -> None:
+    members: dict[int, list] = defaultdict(list)
+    for row in store.rows(conn, "dedupe.story_members", {"story_ids": story_ids}):
+        members[row.story_id].append(row)
+    updates = []
     for story_id, rows in members.items():
         canonical = canonical_article(rows)
         seen = [r.published_at or r.created_at for r in rows]
-        store.execute(conn, "dedupe.update_story", {
-            "story_id": story_id, "canonical_article_id": canonical.article_id, "title": canonical.title,
-            "first_seen": min(seen), "last_seen": max(seen), "article_count": len(rows),
-            "source_count": len({r.site for r in rows})})
+        updates.append((story_id, canonical.article_id, canonical.title, min(seen), max(seen), len(rows),
+                        len({r.site for r in rows})))
+    if updates:
+        store.execute_many_values(conn, "dedupe.update_stories", updates)
 
 
 def canonical_article(members: list):
@@ -345,40 +415,22 @@ def _points_at(attribution: str, target) -> bool:
 
 # --- spam ----------------------------------------------------------------------------------------
 
-_BREADCRUMB_CLASS = re.compile(r"bread|crumb|position|location|weizhi|dqwz", re.I)
-_BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|你的位置|您现在的位置|所在位置)\s*[:：]?")
 # Content farms stamp a word count and reading time on generated or spun pages.
 _READING_TIME = re.compile(r"本篇文章\s*\d+\s*字\s*[,，]?\s*读完约\s*\d+\s*分钟")
 
 
-def page_spam_fields(html: str) -> dict[str, str]:
-    """Where a page's commercial spam shows: its <title>, meta keywords and breadcrumb trail."""
-    try:
-        tree = lxml.html.fromstring(html)
-    except (lxml.etree.ParserError, ValueError):  # an empty or unparseable body has no such fields
-        return {}
-    fields = {"page_title": " ".join(tree.xpath("//title/text()")),
-              "meta_keywords": " ".join(tree.xpath("//meta[@name='keywords']/@content"))}
-    crumbs = [el.text_content() for el in tree.iter("div", "nav", "p", "span", "ol", "ul")
-              if _BREADCRUMB_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
-              or _BREADCRUMB_TEXT.match(el.text or "")]
-    fields["breadcrumb"] = " ".join(c.strip() for c in crumbs if len(c.strip()) < 300)
-    return fields
-
-
-def spam_evidence(title: str | None, site_name: str | None, text: str, html: str | None,
+def spam_evidence(title: str | None, site_name: str | None, text: str, page_fields: dict | None,
                   cfg: DedupeSettings) -> list[dict]:
     """The spam rules an article fires, each with what it saw. Rules:
 
-    ``spam_keyword``: a commercial spam keyword (``spam_keywords``) in the title, site name, or the
-    page's <title>, meta keywords or breadcrumb: spam domains host news copies to rank for them.
+    ``spam_keyword``: a commercial spam keyword (``spam_keywords``) in the title, the site name, or
+    the ``page_fields`` the extract stage read (:func:`mediamon.extract.page_fields`: the page's
+    <title>, meta keywords and breadcrumb): spam domains host news copies to rank for them.
     ``reading_time_stamp``: the text carries a content farm's "本篇文章N字，读完约M分钟" stamp.
     ``spun_copy`` is decided while clustering: two articles of different sites sharing between
     ``spun_min_containment`` and ``min_containment`` of their shingles; the later one is flagged.
     """
-    fields = {"title": title or "", "site_name": site_name or ""}
-    if html:
-        fields |= page_spam_fields(html)
+    fields = {"title": title or "", "site_name": site_name or "", **(page_fields or {})}
     found = [{"rule": "spam_keyword", "field": name, "keyword": kw}
              for name, value in fields.items() for kw in cfg.spam_keywords if kw in value]
     stamp = _READING_TIME.search(text)
@@ -387,19 +439,18 @@ def spam_evidence(title: str | None, site_name: str | None, text: str, html: str
     return found
 
 
-def _flag_spam(conn, article_ids: list[int], cfg: DedupeSettings) -> set[int]:
-    """Apply the page rules of :func:`spam_evidence` to these articles; returns those flagged."""
-    from mediamon.extract import decode_html
+def _flag_spam(conn, articles: list, cfg: DedupeSettings) -> int:
+    """Apply the page rules of :func:`spam_evidence` to these article rows; returns how many fired."""
+    evidence = {row.article_id: found for row in articles
+                if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
+    _add_spam_evidence(conn, evidence)
+    return len(evidence)
 
-    flagged = set()
-    for row in store.rows(conn, "dedupe.spam_inputs", {"article_ids": article_ids}):
-        html = decode_html(gzip.decompress(row.body_gzip), row.declared_charset)[0] if row.body_gzip else None
-        evidence = spam_evidence(row.title, row.site_name, row.text, html, cfg)
-        if evidence:
-            flagged.add(row.article_id)
-            store.execute(conn, "dedupe.add_spam_evidence", {
-                "article_id": row.article_id, "evidence": json.dumps(evidence, ensure_ascii=False)})
-    return flagged
+
+def _add_spam_evidence(conn, evidence: dict[int, list[dict]]) -> None:
+    if evidence:
+        store.execute_many_values(conn, "dedupe.add_spam_evidence", [
+            (article_id, json.dumps(found, ensure_ascii=False)) for article_id, found in evidence.items()])
 
 
 def rebuild_stories(settings: Settings) -> dict:

@@ -162,6 +162,8 @@ class Extraction:
     translation_lang: str | None = None
     canonical_url: str | None = None
     encoding: str | None = None
+    # The page's <title>, meta keywords and breadcrumb trail (:func:`page_fields`).
+    page_fields: dict[str, str] = field(default_factory=dict)
     extractor_version: str = ExtractSettings.version
     failure_reason: str | None = None
 
@@ -616,6 +618,20 @@ _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting
                   "opinionnewsarticle", "webpage", "liveblogposting", "report", "socialmediaposting"}
 
 
+_BREADCRUMB_CLASS = re.compile(r"bread|crumb|position|location|weizhi|dqwz", re.I)
+_BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|你的位置|您现在的位置|所在位置)\s*[:：]?")
+
+
+def page_fields(tree: lxml.html.HtmlElement, meta: dict[str, str], page_title: str | None) -> dict[str, str]:
+    """What a page says about itself outside the article: its ``page_title``, meta keywords and
+    breadcrumb trail. Spam domains show there what they rank for (dedupe's spam rules read them)."""
+    crumbs = [element.text_content().strip() for element in tree.iter("div", "nav", "p", "span", "ol", "ul")
+              if _BREADCRUMB_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}")
+              or _BREADCRUMB_TEXT.match(element.text or "")]
+    return {"page_title": page_title or "", "meta_keywords": meta.get("keywords", ""),
+            "breadcrumb": " ".join(crumb for crumb in crumbs if len(crumb) < 300)}
+
+
 def _linked_data(scripts: list[lxml.html.HtmlElement]) -> dict[str, str]:
     """``datePublished``, ``author`` and ``headline`` of the first article object in the page's
     JSON-LD blocks (empty dict when there is none or it does not parse)."""
@@ -803,7 +819,10 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     meta = _page_meta(elements["meta"])
     linked = _linked_data(elements["script"])
     headline = meta.get("og:title") or linked.get("headline") or _first_text(elements["h1"])
-    result.title = clean_title(_first_text(elements["title"]) or headline, headline)
+    page_title = _first_text(elements["title"])
+    result.title = clean_title(page_title or headline, headline)
+    # Before the layout rewrites below rename elements.
+    result.page_fields = page_fields(tree, meta, page_title)
     result.site_name = meta.get("og:site_name") or meta.get("application-name")
     canonical_links = [link for link in elements["link"] if link.get("rel") == "canonical"]
     canonical = (_first_attribute(canonical_links, "href") or "").strip()

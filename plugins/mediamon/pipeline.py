@@ -200,8 +200,9 @@ def _save_document(settings: Settings, record: dict) -> None:
 
 # --- fetch ---------------------------------------------------------------------------------------
 
-def plan_fetch(settings: Settings, batch_size: int = 50) -> list[list[int]]:
-    """Split the pending frontier into batches of one source and host each.
+def plan_fetch(settings: Settings) -> list[list[int]]:
+    """Split the pending frontier into batches of one source and host each, of at most
+    ``fetch.batch_pages`` URLs.
 
     One batch is one mapped fetch task, so per-host politeness holds inside a task and hosts are
     fetched in parallel across tasks. URLs of sources that are auto-disabled or backing off wait.
@@ -218,7 +219,8 @@ def plan_fetch(settings: Settings, batch_size: int = 50) -> list[list[int]]:
             held += 1
         else:
             by_host[(row.source_id, row.host)].append(row.url_id)
-    batches = [ids[i:i + batch_size] for ids in by_host.values() for i in range(0, len(ids), batch_size)]
+    size = settings.fetch.batch_pages
+    batches = [ids[i:i + size] for ids in by_host.values() for i in range(0, len(ids), size)]
     log.info("fetch plan: %d pending URLs in %d batches; %d held back (sources on hold: %s)",
              len(pending) - held, len(batches), held, ", ".join(sorted(on_hold)) or "none")
     return batches
@@ -228,8 +230,11 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> dict:
     """Fetch the still-pending URLs among ``url_ids`` and store each raw page.
 
     Each URL is committed on its own, so a worker killed mid-batch loses nothing: a re-run fetches
-    only what is still pending. Per source, the batch counts as one success for its health if any
-    URL was fetched, else as one failure with the most frequent reason.
+    only what is still pending. The commits do not wait for the WAL flush (``synchronous_commit``
+    off): should the database server crash, the last fetches are lost with the pages they stored
+    and their URLs are still pending, so they are fetched again. Per source, the batch counts as
+    one success for its health if any URL was fetched, else as one failure with the most frequent
+    reason.
     """
     from mediamon import health
 
@@ -239,14 +244,15 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> dict:
     fetchers: dict[str, Fetcher] = {}
     outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
     try:
-        for row in todo:
-            if row.source_id not in fetchers:
-                fetchers[row.source_id] = _fetcher(settings, row.settings or {})
-            status, error = _fetch_one(settings, fetchers[row.source_id], row)
-            outcomes[row.source_id].append(error)
-            counts[status] += 1
-            if error:
-                counts[f"reason:{error.reason}"] += 1
+        with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
+            for row in todo:
+                if row.source_id not in fetchers:
+                    fetchers[row.source_id] = _fetcher(settings, row.settings or {})
+                status, error = _fetch_one(conn, settings, fetchers[row.source_id], row)
+                outcomes[row.source_id].append(error)
+                counts[status] += 1
+                if error:
+                    counts[f"reason:{error.reason}"] += 1
     finally:
         for fetcher in fetchers.values():
             fetcher.close()
@@ -261,15 +267,17 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> dict:
             "retry_later": counts["pending"], "reasons": {k[7:]: v for k, v in counts.items() if k.startswith("reason:")}}
 
 
-def _fetch_one(settings: Settings, fetcher: Fetcher, row) -> tuple[str, FetchError | None]:
-    """Fetch one URL and record its new status: fetched (page stored), blocked (refused by policy:
-    address, robots, content type), failed, or pending again after a temporary error until it
-    has had ``max_url_attempts``. Returns the status and the error, if any."""
+def _fetch_one(conn, settings: Settings, fetcher: Fetcher, row) -> tuple[str, FetchError | None]:
+    """Fetch one URL and record its new status, in one transaction of ``conn``: fetched (page
+    stored), blocked (refused by policy: address, robots, content type), failed, or pending again
+    after a temporary error until it has had ``max_url_attempts``. Returns the status and the
+    error, if any."""
     try:
         result = fetcher.get(row.canonical_url)
     except FetchError as exc:
         log.warning("fetch %s: %s", redact_userinfo(row.canonical_url), exc)
-        with store.transaction(settings) as conn:
+        with conn.begin():
+            store.execute(conn, "ingest.commit_without_flush")
             if exc.temporary:
                 status = store.scalar(conn, "health.give_up_or_retry_url", {
                     "url_id": row.url_id, "reason": exc.reason, "max_attempts": settings.fetch.max_url_attempts})
@@ -278,7 +286,8 @@ def _fetch_one(settings: Settings, fetcher: Fetcher, row) -> tuple[str, FetchErr
                                                      "bad_url") else "failed"
                 store.execute(conn, "ingest.mark_url", {"url_id": row.url_id, "status": status, "reason": exc.reason})
         return status, exc
-    with store.transaction(settings) as conn:
+    with conn.begin():
+        store.execute(conn, "ingest.commit_without_flush")
         store.execute(conn, "ingest.save_page", {
             "url_id": row.url_id, "final_url": result.final_url, "http_status": result.status,
             "headers": json.dumps(result.headers), "content_type": result.content_type,
@@ -328,7 +337,8 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
             rows.append((page.url_id, canonical, page.source_id, page.host, result.title, result.text,
                          result.lang, result.published_at, result.author, result.editor, result.site_name,
                          result.source_attribution, result.original_title, result.translation,
-                         result.translation_lang, result.encoding, dedupe.text_sha256(result.text), version))
+                         result.translation_lang, result.encoding, dedupe.text_sha256(result.text), version,
+                         json.dumps(result.page_fields, ensure_ascii=False)))
             outcomes.append((page.url_id, "article", None, version))
         loaded = store.execute_many_values(conn, "ingest.upsert_articles", rows, fetch=True) if rows else []
         if outcomes:

@@ -5,7 +5,8 @@
 SELECT pg_advisory_xact_lock(:key)
 
 -- name: articles_to_fingerprint
-SELECT a.article_id, a.text
+-- With what the page spam rules read.
+SELECT a.article_id, a.text, a.title, a.site_name, a.page_fields
 FROM articles a LEFT JOIN article_fingerprints f USING (article_id)
 WHERE f.article_id IS NULL
 ORDER BY a.article_id
@@ -25,36 +26,43 @@ INSERT INTO lsh_bands (band_key, article_id) VALUES %s
 
 -- name: unassigned_articles
 -- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible.
-SELECT a.article_id, a.text, a.site, a.published_at, f.band_keys
+SELECT a.article_id, a.site, a.published_at, f.band_keys
 FROM articles a JOIN article_fingerprints f USING (article_id)
 WHERE a.story_id IS NULL
 ORDER BY a.article_id
 LIMIT :limit
 
--- name: candidates
--- Articles with a story that share at least one LSH band with the article.
-SELECT DISTINCT a.article_id, a.story_id, a.site, a.published_at
-FROM lsh_bands b JOIN articles a USING (article_id)
-WHERE b.band_key = ANY(:band_keys) AND a.story_id IS NOT NULL AND a.article_id <> :article_id
+-- name: band_matches
+-- Pairs (article, other article sharing an LSH band with it). :article_ids and :band_keys are
+-- parallel arrays, one element per band key of each article: one hash-index probe per key, whatever
+-- the size of the index. `mediamon bench dedupe` times this query.
+SELECT DISTINCT k.article_id, b.article_id AS candidate_id
+FROM unnest(CAST(:article_ids AS bigint[]), CAST(:band_keys AS bigint[])) AS k(article_id, band_key)
+JOIN lsh_bands b ON b.band_key = k.band_key
+WHERE b.article_id <> k.article_id
+
+-- name: candidate_articles
+-- Apart from band_matches: an array of ids is estimated right, so this is a primary-key probe per
+-- candidate and never a scan of articles.
+SELECT article_id, story_id, site, published_at FROM articles WHERE article_id = ANY(:article_ids)
 
 -- name: article_texts
 SELECT article_id, text FROM articles WHERE article_id = ANY(:article_ids)
 
--- name: candidate_ids
--- The same lookup without verification data: what the benchmark times.
-SELECT DISTINCT b.article_id
-FROM lsh_bands b
-WHERE b.band_key = ANY(:band_keys) AND b.article_id <> :article_id
+-- name: new_stories
+INSERT INTO stories (first_seen, last_seen) SELECT now(), now() FROM generate_series(1, :count)
+RETURNING story_id
 
--- name: new_story
-INSERT INTO stories (first_seen, last_seen) VALUES (now(), now()) RETURNING story_id
+-- name: set_stories
+UPDATE articles a SET story_id = v.story_id
+FROM (VALUES %s) AS v(article_id, story_id)
+WHERE a.article_id = v.article_id
 
--- name: set_story
-UPDATE articles SET story_id = :story_id WHERE article_id = :article_id
-
--- name: move_stories
+-- name: merge_stories
 -- Stories bridged by one article become one: the oldest story keeps its id.
-UPDATE articles SET story_id = :into_story_id WHERE story_id = ANY(:story_ids)
+UPDATE articles a SET story_id = m.into_story_id
+FROM (VALUES %s) AS m(story_id, into_story_id)
+WHERE a.story_id = m.story_id
 
 -- name: delete_stories
 DELETE FROM stories WHERE story_id = ANY(:story_ids)
@@ -67,21 +75,19 @@ FROM articles a JOIN sources s USING (source_id)
 WHERE a.story_id = ANY(:story_ids)
 ORDER BY a.story_id, a.article_id
 
--- name: update_story
-UPDATE stories SET
-    canonical_article_id = :canonical_article_id, title = :title,
-    first_seen = :first_seen, last_seen = :last_seen,
-    article_count = :article_count, source_count = :source_count, updated_at = now()
-WHERE story_id = :story_id
-
--- name: spam_inputs
-SELECT a.article_id, a.title, a.site_name, a.text, p.body_gzip, p.declared_charset
-FROM articles a LEFT JOIN pages p USING (url_id)
-WHERE a.article_id = ANY(:article_ids)
+-- name: update_stories
+UPDATE stories s SET
+    canonical_article_id = v.canonical_article_id, title = v.title,
+    first_seen = v.first_seen, last_seen = v.last_seen,
+    article_count = v.article_count, source_count = v.source_count, updated_at = now()
+FROM (VALUES %s) AS v(story_id, canonical_article_id, title, first_seen, last_seen, article_count, source_count)
+WHERE s.story_id = v.story_id
 
 -- name: add_spam_evidence
-UPDATE articles SET is_spam = true, spam_evidence = coalesce(spam_evidence, '[]'::jsonb) || CAST(:evidence AS jsonb)
-WHERE article_id = :article_id
+UPDATE articles a SET is_spam = true,
+    spam_evidence = coalesce(a.spam_evidence, '[]'::jsonb) || CAST(v.evidence AS jsonb)
+FROM (VALUES %s) AS v(article_id, evidence)
+WHERE a.article_id = v.article_id
 
 -- name: drop_spun_within_stories
 -- Removes spun_copy evidence pointing at an article of the same story; is_spam follows the rest.

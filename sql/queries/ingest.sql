@@ -73,6 +73,11 @@ FROM urls u JOIN sources s USING (source_id)
 WHERE u.url_id = ANY(:url_ids) AND u.status = 'pending'
 ORDER BY u.url_id
 
+-- name: commit_without_flush
+-- For this transaction only: COMMIT returns before the WAL reaches disk. A server crash can lose
+-- the last such commits, never half of one; callers use it where redoing the work is harmless.
+SET LOCAL synchronous_commit = off
+
 -- name: save_page
 INSERT INTO pages (url_id, final_url, http_status, headers, content_type, declared_charset,
                    body_gzip, body_bytes, body_sha256, fetched_at)
@@ -107,7 +112,7 @@ UPDATE pages SET extract_status = NULL, extractor_version = NULL WHERE extract_s
 -- URL belongs to another page's article (one canonical URL gives one article).
 INSERT INTO articles AS a (url_id, canonical_url, source_id, site, title, text, lang, published_at,
     author, editor, site_name, source_attribution, original_title, translation, translation_lang,
-    encoding, text_sha256, extractor_version)
+    encoding, text_sha256, extractor_version, page_fields)
 VALUES %s
 ON CONFLICT (url_id) DO UPDATE SET
     canonical_url = EXCLUDED.canonical_url, title = EXCLUDED.title, text = EXCLUDED.text, lang = EXCLUDED.lang,
@@ -116,7 +121,7 @@ ON CONFLICT (url_id) DO UPDATE SET
     original_title = EXCLUDED.original_title, translation = EXCLUDED.translation,
     translation_lang = EXCLUDED.translation_lang, encoding = EXCLUDED.encoding,
     text_sha256 = EXCLUDED.text_sha256, extractor_version = EXCLUDED.extractor_version,
-    updated_at = now()
+    page_fields = EXCLUDED.page_fields, updated_at = now()
 RETURNING article_id, (xmax = 0) AS inserted
 
 -- name: mark_pages_extracted

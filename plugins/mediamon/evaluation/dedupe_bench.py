@@ -3,7 +3,7 @@
 For each size (ascending), the index of a temporary database grows to that many synthetic
 fingerprints (random MinHash signatures, cut into band keys by :func:`mediamon.dedupe.band_keys`
 and loaded with binary COPY). Then ``probes`` new articles are added, through
-the production queries: candidate lookup (``dedupe.candidate_ids``) and band insert
+the production queries: candidate lookup (``dedupe.band_matches``) and band insert
 (``dedupe.insert_bands``), within one transaction that is rolled back after. The same signatures go into datasketch's in-memory ``MinHashLSH`` with the
 same bands, where one probe is ``query`` plus ``insert``. A benchmark, not a test: it reports times.
 """
@@ -127,7 +127,8 @@ def _time_postgres(settings: Settings, keys: np.ndarray, first_id: int) -> list[
             for i, row in enumerate(keys):
                 article_id, band_keys = first_id + i, [int(k) for k in row]
                 started = time.perf_counter()
-                store.rows(conn, "dedupe.candidate_ids", {"band_keys": band_keys, "article_id": article_id})
+                store.rows(conn, "dedupe.band_matches", {"article_ids": [article_id] * len(band_keys),
+                                                         "band_keys": band_keys})
                 store.execute_many_values(conn, "dedupe.insert_bands", [(k, article_id) for k in band_keys])
                 times.append((time.perf_counter() - started) * 1000)
             transaction.rollback()
