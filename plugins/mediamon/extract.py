@@ -240,6 +240,18 @@ def paragraphs_from_inline_blocks(tree: lxml.html.HtmlElement, tags: tuple[str, 
             element.tag = "p"
 
 
+def drop_code(tree: lxml.html.HtmlElement) -> None:
+    """Remove, in place, the script and style elements but JSON-LD (trafilatura reads it), keeping
+    their tails as trafilatura does when it deletes them.
+
+    trafilatura deletes them only after copying the whole tree several times (its input, the raw
+    tree for its fallback extractors): on portal pages they are most of the markup to copy.
+    """
+    for element in list(tree.iter("script", "style")):
+        if element.get("type") != "application/ld+json":
+            element.drop_tree()
+
+
 @lru_cache(maxsize=8)
 def _trafilatura_config(settings: ExtractSettings) -> ConfigParser:
     config = use_config()
@@ -833,6 +845,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     if settings.unwrap_layout_tables:
         unwrap_layout_tables(tree, settings.max_data_cell_chars)
     paragraphs_from_inline_blocks(tree, settings.inline_block_tags)
+    drop_code(tree)
     lines, harvest = clean_lines(_main_text(tree, url, settings, cjk), settings)
     main_lines, translation_lines = split_translation(lines)
     result.text = "\n".join(main_lines)
