@@ -294,3 +294,14 @@ def test_utf8_page_parsed_from_bytes_ignores_its_legacy_declarations():
     result = extract(body, declared_charset="gbk")
     assert (result.encoding, result.title) == ("utf-8", "会商会召开")
     assert result.text.startswith("长江中游城市群省会城市第十届会商会")
+
+
+def test_drop_code_keeps_tails_and_json_ld():
+    from mediamon.extract import _parse_html, drop_code
+
+    tree = _parse_html('<html><head><script type="application/ld+json">{}</script><style>p {}</style></head>'
+                       "<body><p>前文<script>track()</script>后文</p></body></html>")
+    drop_code(tree)
+    assert [script.get("type") for script in tree.iter("script")] == ["application/ld+json"]
+    assert not list(tree.iter("style"))
+    assert tree.find(".//p").text_content() == "前文后文"

@@ -858,7 +858,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     if settings.unwrap_layout_tables:
         unwrap_layout_tables(tree, settings.max_data_cell_chars)
     paragraphs_from_inline_blocks(tree, settings.inline_block_tags)
-    drop_code(tree)
+    drop_code(tree)  # last before trafilatura: the readers above see the page as served
     lines, harvest = clean_lines(_main_text(tree, url, settings, cjk), settings)
     main_lines, translation_lines = split_translation(lines)
     result.text = "\n".join(main_lines)
