@@ -9,9 +9,11 @@ b) + c) ``pipeline.ingest`` end to end through the library, every step it calls 
    inside ``extract.extract``) and ``load`` (the rest: reading raw pages, the multi-row upserts);
 d) ``airflow dags test mediamon_ingest`` over the same sources, against the library time of the
    steps the DAG calls;
-e) fetch + extract + load of the same batches by one worker process and by two; and the same split
-   for bare ``trafilatura.extract``, which is what two processes can gain on this machine at best;
-f) peak RSS per step (sampled), per worker, of the baseline and of the Airflow process tree.
+e) fetch + extract + load of the DAG's batches by one worker process, then by two taking batches
+   from one queue; and bare ``trafilatura.extract`` split over two processes, which is what a
+   second process can gain on this machine at best;
+f) peak RSS per step (sampled), per worker (and of one worker on a 500-page batch), of the baseline
+   and of the Airflow process tree.
 
 It also COPYs the loaded article rows into a scratch table, for rows/s beside the upsert's, then
 writes bench/results.json and prints a table of ratios against the targets::
@@ -31,6 +33,7 @@ import logging
 import os
 import re
 import resource
+import selectors
 import shutil
 import subprocess
 import sys
@@ -250,23 +253,30 @@ def _copy_rows(settings, rows: list[tuple]) -> dict:
 
 
 def phase_worker(args: dict) -> dict:
-    """e) One worker: fetch, extract and load its batches, like a Celery worker running the mapped
-    fetch task and an extract task per batch. Starts work when the parent writes a line."""
+    """e) One worker: fetch, extract and load batches, like a Celery worker running the mapped fetch
+    task and the extract task of a batch. Starts when the parent writes a line, then asks for one
+    batch at a time ("next"), as a Celery worker with prefetch 1 takes tasks from the queue."""
     _quiet_logging()
     from mediamon import pipeline
 
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
     print("ready", flush=True)
     sys.stdin.readline()
-    start, cpu_start, articles, fetch_s = time.time(), time.process_time(), 0, 0.0
-    for batch in args["batches"]:
+    start, cpu_start, articles, fetch_s, sizes = time.time(), time.process_time(), 0, 0.0, []
+    while True:
+        print("next", flush=True)
+        line = sys.stdin.readline().strip()
+        if not line or line == "done":
+            break
+        batch = json.loads(line)
         fetch_start = time.perf_counter()
         pipeline.fetch_batch(settings, batch)
         fetch_s += time.perf_counter() - fetch_start
         articles += pipeline.extract_pages(settings, url_ids=batch)["articles"]
+        sizes.append(len(batch))
     return {"start": start, "end": time.time(), "cpu_s": time.process_time() - cpu_start, "fetch_s": fetch_s,
-            "articles": articles, "peak_rss_mb": _max_rss_mb(),
-            "batches": len(args["batches"]), "largest_batch": max(map(len, args["batches"]), default=0)}
+            "articles": articles, "peak_rss_mb": _max_rss_mb(), "batches": len(sizes),
+            "largest_batch": max(sizes, default=0)}
 
 
 def phase_bare_worker(args: dict) -> dict:
@@ -389,24 +399,35 @@ def run_airflow(settings, database_url: str) -> dict:
 
 
 def run_workers(new_db, settings_for, pages: int, repeats: int = 2) -> dict:
-    """e) The same fetch+extract+load work by one worker process, then split over two; ``repeats``
-    times, alternating, each in a fresh database. The fastest run of each counts: other tenants of
-    the machine (or Postgres catching up after the Airflow run) slow one run, never speed one up."""
-    from mediamon import pipeline
-
-    batch_pages = WORKER_BATCH_PAGES if pages >= 4 * WORKER_BATCH_PAGES else max(1, pages // 4)
+    """e) The same fetch+extract+load work by one worker process, then by two taking the batches
+    from one queue (the DAG's batches: ``fetch.batch_pages`` URLs of one host); ``repeats`` times,
+    alternating, each in a fresh database. The fastest run of each counts: other tenants of the
+    machine (or Postgres catching up after the Airflow run) slow one run, never speed one up.
+    Then f) one worker on one batch of ``WORKER_BATCH_PAGES`` pages, for its peak RSS."""
     runs: dict[int, list[dict]] = {1: [], 2: []}
     for repeat in range(repeats):
         for workers in (1, 2):
-            settings = settings_for(new_db(f"workers{workers}_{repeat}"))
-            for source_id in pipeline.sync_sources(settings)["source_ids"]:
-                pipeline.discover_source(settings, source_id)
-            url_ids = sorted(i for batch in pipeline.plan_fetch(settings) for i in batch)
-            batches = [url_ids[i:i + batch_pages] for i in range(0, len(url_ids), batch_pages)]
-            runs[workers].append(_run_together("worker", [{
-                "database_url": settings.database_url, "sources": str(settings.sources_file),
-                "state_dir": str(settings.state_dir), "batches": batches[w::workers]} for w in range(workers)]))
-    return {workers: _fastest(done) | {"batch_pages": batch_pages} for workers, done in runs.items()}
+            settings, batches = _frontier(settings_for(new_db(f"workers{workers}_{repeat}")))
+            runs[workers].append(_run_together("worker", [_worker_args(settings)] * workers, queue=batches))
+    results = {workers: _fastest(done) for workers, done in runs.items()}
+    settings, batches = _frontier(settings_for(new_db("rss")))
+    url_ids = sorted(i for batch in batches for i in batch)[:min(pages, WORKER_BATCH_PAGES)]
+    results["rss"] = _run_together("worker", [_worker_args(settings)], queue=[url_ids])
+    return results
+
+
+def _frontier(settings):
+    """Sources synced and discovered in a fresh database: the settings and the fetch batches."""
+    from mediamon import pipeline
+
+    for source_id in pipeline.sync_sources(settings)["source_ids"]:
+        pipeline.discover_source(settings, source_id)
+    return settings, pipeline.plan_fetch(settings)
+
+
+def _worker_args(settings) -> dict:
+    return {"database_url": settings.database_url, "sources": str(settings.sources_file),
+            "state_dir": str(settings.state_dir)}
 
 
 def run_bare_workers(corpus_dir: Path, pages: int, repeats: int = 2) -> dict:
@@ -424,9 +445,10 @@ def _fastest(runs: list[dict]) -> dict:
     return min(runs, key=lambda run: run["wall_s"]) | {"runs_wall_s": [run["wall_s"] for run in runs]}
 
 
-def _run_together(phase: str, shares: list[dict]) -> dict:
+def _run_together(phase: str, shares: list[dict], queue: list | None = None) -> dict:
     """Run one ``phase`` process per share, started together once all have imported everything;
-    their wall time from the first start to the last end, busy share and peak RSS."""
+    their wall time from the first start to the last end, busy share and peak RSS. With ``queue``,
+    the processes take its items one at a time as they ask for them (:func:`phase_worker`)."""
     procs = [subprocess.Popen(_phase_command(phase, share), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True, cwd=PROJECT_ROOT) for share in shares]
     try:
@@ -436,6 +458,8 @@ def _run_together(phase: str, shares: list[dict]) -> dict:
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()
+        if queue is not None:
+            _serve_queue(procs, list(queue))
         outputs = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
     finally:
         for proc in procs:
@@ -446,9 +470,30 @@ def _run_together(phase: str, shares: list[dict]) -> dict:
         "wall_s": max(o["end"] for o in outputs) - min(o["start"] for o in outputs),
         "articles": sum(o["articles"] for o in outputs),
         "fetch_s": [o.get("fetch_s") for o in outputs],
+        "batches": sum(o.get("batches", 0) for o in outputs),
+        "largest_batch": max(o.get("largest_batch", 0) for o in outputs),
         # Busy share of the processes' time: below 1, they waited (for a core, the server, Postgres).
         "cpu_per_wall": sum(o["cpu_s"] for o in outputs) / (len(procs) * max(o["end"] - o["start"] for o in outputs)),
         "peak_rss_mb": [o["peak_rss_mb"] for o in outputs]}
+
+
+def _serve_queue(procs: list[subprocess.Popen], items: list) -> None:
+    """Answer each process's "next" with the next item, then with "done" once the queue is empty."""
+    with selectors.DefaultSelector() as selector:
+        for proc in procs:
+            selector.register(proc.stdout, selectors.EVENT_READ, proc)
+        while selector.get_map():
+            for key, _ in selector.select():
+                proc = key.data
+                if proc.stdout.readline().strip() != "next":  # it died; communicate() reports it
+                    selector.unregister(proc.stdout)
+                    continue
+                if items:
+                    proc.stdin.write(json.dumps(items.pop(0)) + "\n")
+                else:  # what it prints next is its result, for communicate()
+                    proc.stdin.write("done\n")
+                    selector.unregister(proc.stdout)
+                proc.stdin.flush()
 
 
 def dag_steps() -> set[str]:
@@ -486,10 +531,12 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "library_dag_steps_s_per_page": per_page(dag_library_s),
         "ratio_airflow_vs_library": airflow["wall_s"] / dag_library_s if airflow else None,
         "speedup_2_workers": workers[1]["wall_s"] / workers[2]["wall_s"],
+        "worker_batches": workers[1]["batches"],
         # The same split for bare trafilatura alone: how much two processes gain on this machine.
         "speedup_2_workers_bare": workers["bare"][1]["wall_s"] / workers["bare"][2]["wall_s"],
-        "worker_batch_pages": workers[2]["batch_pages"],
-        "peak_rss_mb": max(workers[1]["peak_rss_mb"] + workers[2]["peak_rss_mb"]),
+        "worker_batch_pages": workers["rss"]["largest_batch"],
+        # The larger of f) (one batch of WORKER_BATCH_PAGES) and every worker of e).
+        "peak_rss_mb": max(workers[1]["peak_rss_mb"] + workers[2]["peak_rss_mb"] + workers["rss"]["peak_rss_mb"]),
         "peak_rss_mb_by_stage": {**dict(stage_rss), "bare_extract": bare["peak_rss_mb"],
                                  "library_process": library["peak_rss_mb"],
                                  "airflow_process": airflow["peak_rss_mb"] if airflow else None},
