@@ -245,8 +245,9 @@ def index_articles(settings: Settings, known: ShingleCache | None = None, batch_
                 fetch=True)
             store.execute_many_values(conn, "dedupe.insert_bands", [
                 (key, article_id) for article_id, keys in inserted for key in keys])
-            counts["fingerprinted"] += len(inserted)
-            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in dict(inserted)], cfg)
+            mine = {article_id for article_id, _ in inserted}
+            counts["fingerprinted"] += len(mine)
+            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in mine], cfg)
         if known is not None:
             for article_id, fp in prints.items():
                 known.add(article_id, fp.shingles)
