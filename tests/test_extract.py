@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -200,15 +198,6 @@ def test_to_json_dict_is_serialisable():
     assert json.loads(json.dumps(data, ensure_ascii=False))["published_at"] == "2024-07-29T21:38:04+08:00"
 
 
-def test_module_entry_point_prints_json(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-m", "mediamon.extract", str(FIXTURES / "spam_repost.html"), "--json"],
-        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
-        env={"PYTHONPATH": str(PROJECT_ROOT / "plugins")},
-    )
-    assert json.loads(out.stdout)["published_at"].startswith("2021-06-23")
-
-
 # --- evaluation ------------------------------------------------------------------------------------
 
 def test_metric_counts_cjk_characters_and_words():
@@ -277,14 +266,14 @@ def test_trailing_headline_list_is_dropped_but_hard_wrapped_prose_is_kept():
 
 
 def test_visible_text_skips_script_style_and_noscript_but_keeps_their_tails():
-    from mediamon.extract import _parse_html, _visible_text
+    from mediamon.extract.parse import parse_html, visible_text
 
-    tree = _parse_html(
+    tree = parse_html(
         "<html><head><title>标题</title></head><body><p>正文<script>var a = 1;</script>下文</p>"
         "<style>p {}</style><noscript><div>请启用脚本</div></noscript><div>2024-03-20</div><div>10:15</div>"
         "<!-- 注释 --></body></html>"
     )
-    assert _visible_text(tree) == "正文 下文 2024-03-20 10:15"
+    assert visible_text(tree) == "正文 下文 2024-03-20 10:15"
 
 
 def test_utf8_page_parsed_from_bytes_ignores_its_legacy_declarations():
@@ -297,9 +286,9 @@ def test_utf8_page_parsed_from_bytes_ignores_its_legacy_declarations():
 
 
 def test_drop_code_keeps_tails_and_json_ld():
-    from mediamon.extract import _parse_html, drop_code
+    from mediamon.extract.parse import drop_code, parse_html
 
-    tree = _parse_html('<html><head><script type="application/ld+json">{}</script><style>p {}</style></head>'
+    tree = parse_html('<html><head><script type="application/ld+json">{}</script><style>p {}</style></head>'
                        "<body><p>前文<script>track()</script>后文</p></body></html>")
     drop_code(tree)
     assert [script.get("type") for script in tree.iter("script")] == ["application/ld+json"]

@@ -1,0 +1,99 @@
+"""Decoding: raw page bytes -> text, with a charset that really decodes them (Chinese pages often lie)."""
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.I)
+# Pages declare the narrow legacy charset but use characters of its superset (and browsers decode
+# them with the superset too, as the WHATWG encoding standard prescribes).
+_SUPERSETS = {
+    "gb2312": "gb18030", "gbk": "gb18030", "hz": "gb18030",
+    "big5": "big5hkscs", "cp950": "big5hkscs",
+    "latin_1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252",
+    "shift_jis": "cp932", "euc_kr": "cp949",
+}
+_MULTIBYTE_CJK = {"gb18030", "big5hkscs", "cp932", "cp949", "euc_jp", "iso2022_jp"}
+
+
+def _codec_name(label: str | None) -> str | None:
+    """Python codec name for a charset label, widened to its superset; None if unknown."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    if label in ("x-gbk", "gb_2312-80", "x-euc-cn", "euc-cn"):
+        label = "gbk"
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return _SUPERSETS.get(name, name)
+
+
+def _decode_cleanly(body: bytes, codec: str, tolerance: float) -> str | None:
+    """``body`` decoded with ``codec`` if at most ``tolerance`` of the characters are undecodable.
+
+    A small tolerance keeps pages with a few corrupt bytes or a body truncated mid-character.
+    """
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError:
+        text = body.decode(codec, "replace")
+    except LookupError:
+        return None
+    bad = text.count("\ufffd")
+    return text if bad <= max(2, tolerance * len(text)) else None
+
+
+def _is_utf8_with_multibyte(body: bytes, tolerance: float) -> bool:
+    # Legacy CJK bytes almost never form valid UTF-8 sequences, so valid UTF-8 with non-ASCII
+    # content is UTF-8 whatever the page declares.
+    return not body.isascii() and _decode_cleanly(body, "utf-8", tolerance) is not None
+
+
+def decode_html(body: bytes, declared_charset: str | None = None, tolerance: float = 0.001) -> tuple[str, str]:
+    """Decode raw page bytes, trusting declarations only when they decode cleanly.
+
+    A byte-order mark decides outright (it cannot be there by accident; WHATWG puts it first too).
+    Otherwise the candidates are, in order: the HTTP header charset ``declared_charset``, the first
+    ``<meta charset>`` / ``http-equiv`` declaration, then detection. A legacy declaration is
+    widened to its superset (gb2312/gbk -> gb18030, big5 -> big5hkscs) and a UTF-16 one without a
+    BOM read as UTF-8. A candidate is taken only if at most ``tolerance`` of the decoded characters
+    are replacement characters, and a legacy candidate loses to UTF-8 when the bytes are valid
+    UTF-8 with non-ASCII content. Detection tries UTF-8, then charset_normalizer's guess when it is
+    a multi-byte CJK codec, then gb18030 (this is a Chinese-news pipeline), then the guess whatever
+    it is, then UTF-8 with replacement characters.
+
+    Returns ``(text, codec name)``; never raises.
+    """
+    if not body:
+        return "", "utf-8"
+    for mark, codec in _BOMS:
+        if body.startswith(mark):
+            return body[len(mark):].decode(codec, "replace"), codec
+    meta = _META_CHARSET.search(body[:4096]) or _META_CHARSET.search(body[:65536])
+    meta_label = meta.group(1).decode("ascii", "replace") if meta else None
+    for codec in map(_codec_name, (declared_charset, meta_label)):
+        if codec is None:
+            continue
+        if codec.startswith("utf-16"):
+            codec = "utf-8"
+        if codec != "utf-8" and _is_utf8_with_multibyte(body, tolerance):
+            return body.decode("utf-8", "replace"), "utf-8"
+        text = _decode_cleanly(body, codec, tolerance)
+        if text is not None:
+            return text, codec
+    text = _decode_cleanly(body, "utf-8", tolerance)
+    if text is not None:
+        return text, "utf-8"
+    guess = from_bytes(body).best()
+    guessed = _codec_name(guess.encoding) if guess else None
+    candidates = (guessed if guessed in _MULTIBYTE_CJK else None, "gb18030", guessed)
+    for codec in dict.fromkeys(codec for codec in candidates if codec):
+        text = _decode_cleanly(body, codec, tolerance)
+        if text is not None:
+            return text, codec
+    return body.decode("utf-8", "replace"), "utf-8"

@@ -1,0 +1,149 @@
+"""Page metadata: what the page says about itself in meta tags, JSON-LD, ``<title>``/``<h1>``,
+``<time>``, canonical links and breadcrumbs."""
+from __future__ import annotations
+
+import json
+import re
+
+import lxml.html
+
+# Meta tags carrying the publication date, most trusted first.
+_META_DATE_KEYS = (
+    "article:published_time", "og:article:published_time", "og:published_time", "publishdate", "pubdate",
+    "publish_date", "publishtime", "datepublished", "dc.date.issued", "dc.date", "date", "sailthru.date",
+    "parsely-pub-date",
+)
+# Meta tags naming the author, most trusted first.
+META_AUTHOR_KEYS = ("author", "article:author", "byl", "dc.creator", "parsely-author", "sailthru.author")
+_METADATA_TAGS = ("meta", "script", "title", "h1", "link", "time")
+
+
+def metadata_elements(tree: lxml.html.HtmlElement) -> dict[str, list[lxml.html.HtmlElement]]:
+    """The elements the metadata readers look at, by tag, in document order: one walk over the
+    tree instead of one per reader."""
+    elements: dict[str, list[lxml.html.HtmlElement]] = {tag: [] for tag in _METADATA_TAGS}
+    for element in tree.iter(*_METADATA_TAGS):
+        elements[element.tag].append(element)
+    return elements
+
+
+def first_attribute(elements: list[lxml.html.HtmlElement], name: str) -> str | None:
+    """Attribute ``name`` of the first of ``elements`` that has it."""
+    for element in elements:
+        if (value := element.get(name)) is not None:
+            return value
+    return None
+
+
+def page_meta(metas: list[lxml.html.HtmlElement]) -> dict[str, str]:
+    """``<meta>`` name/property/itemprop (lower-cased) -> content, first occurrence wins."""
+    meta: dict[str, str] = {}
+    for element in metas:
+        key = next(filter(None, map(element.get, ("property", "name", "itemprop", "http-equiv"))), None)
+        content = element.get("content")
+        if key and content and content.strip():
+            meta.setdefault(key.strip().lower(), content.strip())
+    return meta
+
+
+_BREADCRUMB_CLASS = re.compile(r"bread|crumb|position|location|weizhi|dqwz", re.I)
+_BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|你的位置|您现在的位置|所在位置)\s*[:：]?")
+
+
+def page_fields(tree: lxml.html.HtmlElement, meta: dict[str, str], page_title: str | None) -> dict[str, str]:
+    """What a page says about itself outside the article: its ``page_title``, meta keywords and
+    breadcrumb trail. Spam domains show there what they rank for (dedupe's spam rules read them)."""
+    crumbs = [element.text_content().strip() for element in tree.iter("div", "nav", "p", "span", "ol", "ul")
+              if _BREADCRUMB_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}")
+              or _BREADCRUMB_TEXT.match(element.text or "")]
+    return {"page_title": page_title or "", "meta_keywords": meta.get("keywords", ""),
+            "breadcrumb": " ".join(crumb for crumb in crumbs if len(crumb) < 300)}
+
+
+# JSON-LD @types that describe the page's article (lower-cased).
+_ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting", "analysisnewsarticle",
+                  "opinionnewsarticle", "webpage", "liveblogposting", "report", "socialmediaposting"}
+
+
+def linked_data(scripts: list[lxml.html.HtmlElement]) -> dict[str, str]:
+    """``datePublished``, ``author`` and ``headline`` of the first article object in the page's
+    JSON-LD blocks (empty dict when there is none or it does not parse)."""
+    for script in scripts:
+        if script.get("type") != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = data if isinstance(data, list) else [data]
+        while stack:
+            item = stack.pop(0)
+            if not isinstance(item, dict):
+                continue
+            stack.extend(item.get("@graph") or [])
+            kinds = item.get("@type") or []
+            kinds = {kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds])
+                     if isinstance(kind, str)}
+            if kinds & _ARTICLE_TYPES and (item.get("datePublished") or item.get("author")):
+                return {
+                    key: value
+                    for key, value in (
+                        ("datePublished", item.get("datePublished")),
+                        ("author", _person_names(item.get("author"))),
+                        ("headline", item.get("headline")),
+                    )
+                    if isinstance(value, str) and value.strip()
+                }
+    return {}
+
+
+def _person_names(author: object) -> str | None:
+    """Names from a JSON-LD author value: a string, a Person object, or a list of them."""
+    items = author if isinstance(author, list) else [author]
+    values = [item.get("name") if isinstance(item, dict) else item for item in items]
+    names = [value.strip() for value in values if isinstance(value, str) and value.strip()]
+    return ", ".join(names) or None
+
+
+def plausible_author(value: str | None) -> str | None:
+    """``value`` unless it is a URL or a site/publisher blurb rather than a byline."""
+    if not value or re.search(r"https?:|www\.|\.com|\.cn", value) or value.count(",") >= 3:
+        return None
+    return re.sub(r"^by\s+", "", value.strip(), flags=re.I)
+
+
+# Site suffixes: "标题_红网", "标题 - 新华网", "标题|人民网", "新闻频道--标题".
+_TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|--|——)\s*|\s+[-–—]\s+")
+
+
+def clean_title(raw: str | None, headline: str | None = None) -> str | None:
+    """Title without the site-name part. A headline (og:title or the page's h1) found among the
+    separated parts wins; else the longest part, as site names are short."""
+    if not raw:
+        return headline or None
+    raw = " ".join(raw.split())
+    parts = [part for part in _TITLE_SEPARATOR.split(raw) if part]
+    if headline:
+        headline = " ".join(headline.split())
+        if headline in parts or (headline in raw and len(headline) >= 4):
+            return headline
+    return max(parts, key=len) if parts else raw
+
+
+def first_text(elements: list[lxml.html.HtmlElement]) -> str | None:
+    """The whitespace-collapsed text of the first of ``elements`` that has any."""
+    for element in elements:
+        text = " ".join(element.text_content().split())
+        if text:
+            return text
+    return None
+
+
+def machine_dates(times: list[lxml.html.HtmlElement], meta: dict[str, str], linked: dict[str, str]) -> list[str]:
+    """Machine-readable publication dates, most trusted first: meta tags, JSON-LD, the first
+    ``<time datetime>`` of ``times``."""
+    dates = [meta[key] for key in _META_DATE_KEYS if key in meta]
+    if "datePublished" in linked:
+        dates.append(linked["datePublished"])
+    time = first_attribute(times, "datetime")
+    return dates if time is None else [*dates, time]
