@@ -32,7 +32,6 @@ import hashlib
 import json
 import logging
 import re
-import unicodedata
 import zlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -40,42 +39,33 @@ from functools import cache
 from typing import Iterable, Sequence
 
 import numpy as np
-import opencc
 from datasketch import MinHash
 
 from mediamon import store
 from mediamon.settings import DedupeSettings, Settings
+from mediamon.text import CJK_SCRIPTS, SENTENCE_STOPS, nfkc_lower_word_chars, nfkc_simplified
 
 log = logging.getLogger(__name__)
 
-_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 # Any constant works: it only has to be the same for every process that assigns stories.
 STORY_LOCK_KEY = 0x6D6D7374
 
 
-def normalize_text(text: str) -> str:
-    """NFKC, lower case, punctuation and whitespace removed: what two copies of one text share."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
 def text_sha256(text: str) -> str:
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+    """Hash of what two copies of one text share (:func:`mediamon.text.nfkc_lower_word_chars`)."""
+    return hashlib.sha256(nfkc_lower_word_chars(text).encode("utf-8")).hexdigest()
 
 
 # --- fingerprints --------------------------------------------------------------------------------
 
-_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_TOKEN = re.compile(rf"[{_CJK_CHARS}]|[^\W_{_CJK_CHARS}]+")
-_CJK_TOKEN = re.compile(rf"[{_CJK_CHARS}]")
+# One token per character of the scripts written without spaces (Han, kana, hangul), one per word
+# of the others.
+_TOKEN = re.compile(rf"[{CJK_SCRIPTS}]|[^\W_{CJK_SCRIPTS}]+")
+_CJK_TOKEN = re.compile(rf"[{CJK_SCRIPTS}]")
 # A first line this short without sentence punctuation is a headline, not text.
-_HEADLINE = re.compile(r"^[^。！？!?；;]{1,60}$")
+_HEADLINE = re.compile(rf"^[^{SENTENCE_STOPS}]{{1,60}}$")
 # Bumped when shingling or hashing changes: band keys of another version never meet the current ones.
 FINGERPRINT_VERSION = 2
-
-
-@cache
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
 
 
 def tokens(text: str) -> list[str]:
@@ -88,7 +78,7 @@ def tokens(text: str) -> list[str]:
     lines = text.strip().split("\n", 1)
     if len(lines) == 2 and _HEADLINE.match(lines[0].strip()):
         text = lines[1]
-    text = _t2s().convert(unicodedata.normalize("NFKC", text)).lower()
+    text = nfkc_simplified(text).lower()
     return _TOKEN.findall(text)
 
 

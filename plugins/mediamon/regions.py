@@ -23,13 +23,13 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
 import ahocorasick
-import opencc
+
+from mediamon.text import nfkc_simplified
 
 GAZETTEER_FILE = Path(__file__).parent / "data" / "regions.tsv"
 
@@ -101,7 +101,8 @@ class RegionMention:
 
 @dataclass(frozen=True)
 class RegionSpan:
-    """One resolved occurrence: ``text[start:end] == surface`` in the normalized text."""
+    """One resolved occurrence: ``text[start:end] == surface`` in the normalized text
+    (:func:`mediamon.text.nfkc_simplified`), which is also what evidence quotes."""
     start: int
     end: int
     code: str
@@ -113,19 +114,6 @@ class _Form:
     code: str
     weak: bool
     english: bool
-
-
-@functools.lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def normalize_text(text: str) -> str:
-    """Text as the matcher sees it: full-width forms folded (NFKC) and Traditional turned Simplified.
-
-    Offsets of :class:`RegionSpan` refer to this normalized text, which is also what evidence quotes.
-    """
-    return _converter().convert(unicodedata.normalize("NFKC", text))
 
 
 class Gazetteer:
@@ -178,7 +166,7 @@ class Gazetteer:
         return region.code
 
     def find_spans(self, text: str) -> list[RegionSpan]:
-        """Resolved region occurrences in ``text``, which must already be :func:`normalize_text`-ed."""
+        """Resolved region occurrences in ``text``, which must already be :func:`mediamon.text.nfkc_simplified`-ed."""
         raw = [(end - len(surface) + 1, end + 1, surface, candidates)
                for end, (surface, candidates) in self._automaton.iter_long(text)]
         raw = [(start, end, surface, self._strengthen(text, end, candidates))
@@ -290,4 +278,4 @@ def iter_regions() -> Iterator[Region]:
 def find_regions(text: str) -> list[RegionMention]:
     """Regions named in ``text`` (Chinese, Traditional or Simplified, or English), one entry per region."""
     shared = gazetteer()
-    return shared.mentions(shared.find_spans(normalize_text(text)))
+    return shared.mentions(shared.find_spans(nfkc_simplified(text)))

@@ -23,16 +23,14 @@ import ahocorasick
 import yaml
 
 from mediamon.errors import ConfigError
-from mediamon.regions import Gazetteer, RegionMention, gazetteer, normalize_text
+from mediamon.regions import Gazetteer, RegionMention, gazetteer
 from mediamon.settings import TopicSettings
+from mediamon.text import DATELINE, SENTENCE_BOUNDARY, nfkc_simplified
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[.])\s+")
 _TITLE_IN_BRACKETS = re.compile(r"《([^《》\n]{2,80})》")
 # A region that starts an organisation's name (上海汽车集团, 南京大学) is not a party to cooperation.
 _ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院)")
-# "中新网衢州3月20日电", "红网时刻新闻7月29日讯": the place a story was filed from is not a party to it.
-_DATELINE = re.compile(r"^[^。\n]{0,30}?\d{1,2}月\d{1,2}日(?:电|讯)")
 _EVIDENCE_CHARS = 300
 _MIN_SENTENCE_CHARS = 10
 
@@ -319,8 +317,8 @@ class _Article:
     """The normalized text of one article with its sentences, regions and term matches."""
 
     def __init__(self, topic: Topic, title: str, text: str, settings: TopicSettings):
-        title = normalize_text(title or "")
-        body = normalize_text((text or "")[:settings.max_text_chars])
+        title = nfkc_simplified(title or "")
+        body = nfkc_simplified((text or "")[:settings.max_text_chars])
         self.title_end = len(title)
         self.text = title + "\n" + body
         lowered = self.text.translate(_ASCII_LOWER)
@@ -331,7 +329,8 @@ class _Article:
         self.clusters = topic.matches("clusters", lowered)
         self.gazetteer = gazetteer()
         self.spans = self.gazetteer.find_spans(self.text)
-        dateline = _DATELINE.match(body)
+        # "中新网衢州3月20日电": the place a story was filed from is not a party to it.
+        dateline = DATELINE.match(body)
         dateline_end = self.title_end + 1 + dateline.end() if dateline else -1
         self.party_spans = [span for span in self.spans
                             if not self.title_end < span.start < dateline_end
@@ -343,7 +342,7 @@ class _Article:
 
 def _split_sentences(text: str) -> tuple[list[int], list[str]]:
     starts, sentences, position = [], [], 0
-    for boundary in itertools.chain(_SENTENCE_END.finditer(text), [None]):
+    for boundary in itertools.chain(SENTENCE_BOUNDARY.finditer(text), [None]):
         end = boundary.end() if boundary else len(text)
         starts.append(position)
         sentences.append(text[position:end].strip())

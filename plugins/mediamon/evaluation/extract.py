@@ -21,9 +21,9 @@ import trafilatura
 
 from mediamon.extract import extract
 from mediamon.settings import ExtractSettings
+from mediamon.text import HAN
 
-_CJK = "\u3400-\u9fff\uf900-\ufaff"
-_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_TOKEN = re.compile(rf"[{HAN}]|[^\W{HAN}]+")
 
 
 def tokens(text: str | None) -> Counter:

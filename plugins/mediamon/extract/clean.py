@@ -37,7 +37,9 @@ _FOOTER_LINE = re.compile(r"版权所有|Copyright|©|All Rights Reserved|ICP备
 # Reprint notices: "本文为原创文章，转载请注明出处", "未经授权禁止转载".
 _REPRINT_NOTICE = re.compile(r"转载.{0,20}(?:注明|出处|声明|授权|许可)|(?:未经|禁止|严禁|不得).{0,12}转载")
 # Disclaimer paragraphs can be long but always open with their label.
-_DISCLAIMER_LINE = re.compile(r"^[\s【\[(（]*(?:声明|免责声明|版权声明|特别声明|郑重声明|反侵权公告|版权所有)\s*[】\]:：)）]")
+_DISCLAIMER_LINE = re.compile(
+    r"^[\s【\[(（]*(?:声明|免责声明|版权声明|特别声明|郑重声明|反侵权公告|版权所有)\s*[】\]:：)）]"
+)
 # A heading after which only related links, channel lists or comments follow.
 _TAIL_HEADING = re.compile(
     r"^[\s【\[(（]*(?:相关链接|相关阅读|相关新闻|相关文章|相关报道|频道精选|热门推荐|推荐阅读|延伸阅读|猜你喜欢|"
@@ -184,7 +186,8 @@ def _is_navigation_bar(line: str) -> bool:
 
 def _first_field(value: str) -> str:
     # "来源：红网 作者：张三 | 2024-03-20" -> "红网"
-    return re.split(r"\s{1,}|[|｜丨]|(?:作者|编辑|记者|时间|日期|发布)\s*[:：]", value.strip(), maxsplit=1)[0].strip("】] ")
+    first = re.split(r"\s{1,}|[|｜丨]|(?:作者|编辑|记者|时间|日期|发布)\s*[:：]", value.strip(), maxsplit=1)[0]
+    return first.strip("】] ")
 
 
 def harvest_names_from_page(page_text: str, harvest: Harvest) -> None:

@@ -71,9 +71,9 @@ def decode_html(body: bytes, declared_charset: str | None = None, tolerance: flo
     """
     if not body:
         return "", "utf-8"
-    for mark, codec in _BOMS:
+    for mark, bom_codec in _BOMS:
         if body.startswith(mark):
-            return body[len(mark):].decode(codec, "replace"), codec
+            return body[len(mark):].decode(bom_codec, "replace"), bom_codec
     meta = _META_CHARSET.search(body[:4096]) or _META_CHARSET.search(body[:65536])
     meta_label = meta.group(1).decode("ascii", "replace") if meta else None
     for codec in map(_codec_name, (declared_charset, meta_label)):
