@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test airflow stop browser-deps bench scale-check clean
+.PHONY: run test lint airflow stop browser-deps bench scale-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("mediamon needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -21,7 +21,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## embedded Postgres + demo site + the mediamon_ingest DAG through Airflow
 	$(BIN)/mediamon run
 
-test: $(STAMP) browser-deps  ## the whole test suite (real Postgres, real HTTP on 127.0.0.1, real Airflow)
+lint: $(STAMP)  ## ruff (style, bugs), mypy (types of the library), lint-imports (the import contracts in pyproject.toml)
+	$(BIN)/ruff check plugins dags tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint browser-deps  ## the checks, then the whole test suite (real Postgres, real HTTP on 127.0.0.1, real Airflow)
 	$(BIN)/python -m pytest
 
 airflow: $(STAMP)  ## the Airflow UI (airflow standalone) on the same setup as `make run`

@@ -330,7 +330,7 @@ def _feed(site: dict, base: str) -> bytes:
         f"<pubDate>{format_datetime(datetime.fromisoformat(p['published']))}</pubDate></item>"
         for p in site["pages"])
     return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{site["name"]}</title>'
-            f"<link>{base}/</link>{items}</channel></rss>").encode("utf-8")
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -340,7 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
     # two writes, and with Nagle's algorithm the body's tail waits for the client's delayed ACK,
     # which made every fetch wait 5-25 ms on nothing.
     disable_nagle_algorithm = True
-    server: "_SiteServer"
+    server: _SiteServer
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]

@@ -96,7 +96,7 @@ class RssSampler:
         if self.stage:
             self.peaks[self.stage] = max(self.peaks[self.stage], _rss_mb())
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -168,7 +168,7 @@ def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
         if callable(target) and getattr(target, "__module__", "") == pipeline.__name__:
             setattr(pipeline, name, timed(name, target))
         elif getattr(target, "__name__", "").startswith("mediamon.") and hasattr(target, "__file__"):
-            for attribute in names:  # e.g. ``dedupe.assign_stories(settings)`` inside ingest
+            for attribute in names:  # e.g. ``dedupe_db.assign_stories(settings)`` inside ingest
                 function = getattr(target, attribute, None)
                 if callable(function) and getattr(function, "__module__", "") == target.__name__:
                     setattr(target, attribute, timed(attribute, function))
@@ -178,7 +178,7 @@ def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
 def phase_library(args: dict) -> dict:
     """b) + c) ``pipeline.ingest`` end to end with every step timed; then the plain-COPY baseline."""
     _quiet_logging()
-    from mediamon import extract, pipeline, store
+    from mediamon import extract, pipeline, sources_db, store
 
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
     times, cpu, calls, sampler = _timed_steps(pipeline)
@@ -198,7 +198,7 @@ def phase_library(args: dict) -> dict:
     real_many = store.execute_many_values
 
     def timed_many(conn, name, tuples, **k):
-        if name != "ingest.upsert_articles":
+        if name != "extract.upsert_articles":
             return real_many(conn, name, tuples, **k)
         tuples = list(tuples)
         start = time.perf_counter()
@@ -215,14 +215,14 @@ def phase_library(args: dict) -> dict:
         start, cpu_start = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        counts = pipeline.ingest(settings)
+        counts = pipeline.ingest(settings).to_xcom()
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile_file)
         wall, cpu_total = time.perf_counter() - start, time.process_time() - cpu_start
     store.execute_many_values = real_many
     extract.extract = real_extract
-    table_counts = pipeline.table_counts(settings)
+    table_counts = sources_db.table_counts(settings)
     return {"wall_s": wall, "cpu_s": cpu_total, "counts": counts, "table_counts": table_counts,
             "step_s": dict(times), "step_cpu_s": dict(cpu),
             "step_calls": dict(calls), "step_peak_rss_mb": dict(sampler.peaks),
@@ -257,7 +257,7 @@ def phase_worker(args: dict) -> dict:
     task and the extract task of a batch. Starts when the parent writes a line, then asks for one
     batch at a time ("next"), as a Celery worker with prefetch 1 takes tasks from the queue."""
     _quiet_logging()
-    from mediamon import pipeline
+    from mediamon import extract_db, fetch_db
 
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
     print("ready", flush=True)
@@ -270,9 +270,9 @@ def phase_worker(args: dict) -> dict:
             break
         batch = json.loads(line)
         fetch_start = time.perf_counter()
-        pipeline.fetch_batch(settings, batch)
+        fetch_db.fetch_batch(settings, batch)
         fetch_s += time.perf_counter() - fetch_start
-        articles += pipeline.extract_pages(settings, url_ids=batch)["articles"]
+        articles += extract_db.extract_pages(settings, url_ids=batch).articles
         sizes.append(len(batch))
     return {"start": start, "end": time.time(), "cpu_s": time.process_time() - cpu_start, "fetch_s": fetch_s,
             "articles": articles, "peak_rss_mb": _max_rss_mb(), "batches": len(sizes),
@@ -329,13 +329,13 @@ def scratch_databases(admin_url: str):
     (with the ``<name>_airflow`` metadata databases Airflow runs create next to them)."""
     from sqlalchemy.engine import make_url
 
-    from mediamon import store
+    from mediamon import db, store
 
     run_id, created = uuid.uuid4().hex[:8], {}
 
     def new(label: str) -> str:
         name = f"mediamon_bench_{run_id}_{label}"
-        store.ensure_database(admin_url, name)
+        db.ensure_database(admin_url, name)
         created[name] = url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         store.upgrade(store.engine_for(url))
         return url
@@ -345,8 +345,8 @@ def scratch_databases(admin_url: str):
     finally:
         for name, url in created.items():
             store.engine_for(url).dispose()
-            store.drop_database(admin_url, name)
-            store.drop_database(admin_url, f"{name}_airflow")
+            db.drop_database(admin_url, name)
+            db.drop_database(admin_url, f"{name}_airflow")
 
 
 @contextmanager
@@ -418,11 +418,11 @@ def run_workers(new_db, settings_for, pages: int, repeats: int = 2) -> dict:
 
 def _frontier(settings):
     """Sources synced and discovered in a fresh database: the settings and the fetch batches."""
-    from mediamon import pipeline
+    from mediamon import discover_db, fetch_db, sources_db
 
-    for source_id in pipeline.sync_sources(settings)["source_ids"]:
-        pipeline.discover_source(settings, source_id)
-    return settings, pipeline.plan_fetch(settings)
+    for source_id in sources_db.sync_sources(settings).source_ids:
+        discover_db.discover_source(settings, source_id)
+    return settings, fetch_db.plan_fetch(settings)
 
 
 def _worker_args(settings) -> dict:
@@ -621,8 +621,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("d) airflow dags test mediamon_ingest (after airflow db migrate)")
             url = new_db("airflow")
             airflow = run_airflow(settings_for(url), url)
-            from mediamon import pipeline
-            airflow["table_counts"] = pipeline.table_counts(settings_for(url))
+            from mediamon import sources_db
+            airflow["table_counts"] = sources_db.table_counts(settings_for(url))
         log.info("e) 1 worker, then 2")
         workers = run_workers(new_db, settings_for, args.pages)
         log.info("e) bare trafilatura, 1 process, then 2 (the machine's own scaling)")

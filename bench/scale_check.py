@@ -88,7 +88,7 @@ class Processes:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
     def stop_all(self) -> None:
-        for name, process in reversed(self.started):
+        for _name, process in reversed(self.started):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
@@ -110,17 +110,17 @@ def scratch_database(admin_url: str, name: str):
     """A migrated scratch mediamon database, dropped (with its ``_airflow`` sibling) at exit."""
     from sqlalchemy.engine import make_url
 
-    from mediamon import store
+    from mediamon import db, store
 
-    store.ensure_database(admin_url, name)
+    db.ensure_database(admin_url, name)
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
         store.upgrade(store.engine_for(url))
         yield url
     finally:
         store.engine_for(url).dispose()
-        store.drop_database(admin_url, name)
-        store.drop_database(admin_url, f"{name}_airflow")
+        db.drop_database(admin_url, name)
+        db.drop_database(admin_url, f"{name}_airflow")
 
 
 def _celery_environment(base: dict[str, str], queue: str, api_port: int, redis_db: int) -> dict[str, str]:
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy.engine import make_url
 
-    from mediamon import db, pipeline, store
+    from mediamon import db, pipeline, sources_db, store
     from mediamon.demo_site import DemoSite, sources_yaml
     from mediamon.settings import Settings
 
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         def counts(url: str) -> dict:
             with store.transaction(settings_for(url)) as conn:
                 classified = dict(store.rows(conn, "bench.classified_counts")[0]._mapping)
-            return pipeline.table_counts(settings_for(url)) | classified
+            return sources_db.table_counts(settings_for(url)) | classified
 
         pipeline.ingest(settings_for(single_url))
         single = counts(single_url)

@@ -1,6 +1,7 @@
 """mediamon_ingest: sources -> discover -> fetch -> extract and load -> dedupe -> classify.
 
-Wiring only: every task calls one function of ``mediamon.pipeline``. XCom carries source ids,
+Wiring only: every task calls the glue of its stage (``mediamon.<stage>_db``) and returns its
+typed result as a plain dict (``to_xcom()``); ``RunCounts.merge_xcom`` sums the run's counts. XCom carries source ids,
 URL-id batches and counts, never page bodies. The last task publishes the run's counts on the
 ``mediamon_articles`` asset, so they show in the UI and can trigger the report DAG.
 """
@@ -30,73 +31,57 @@ def mediamon_ingest():
     def sync_sources() -> list[str]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from mediamon import pipeline
+        from mediamon import sources_db
         from mediamon.errors import ConfigError
 
         try:
-            return pipeline.sync_sources(settings())["source_ids"]
+            return list(sources_db.sync_sources(settings()).source_ids)
         except ConfigError as exc:  # a bad config does not fix itself on retry
             raise AirflowFailException(f"configuration error: {exc}") from None
 
     @task(map_index_template="{{ task.op_kwargs['source_id'] }}")
     def discover(source_id: str) -> dict:
-        from mediamon import pipeline
+        from mediamon import discover_db
 
-        return pipeline.discover_source(settings(), source_id)
+        return discover_db.discover_source(settings(), source_id).to_xcom()
 
     # all_done: one source's failed discovery must not stop the others' pages.
     @task(trigger_rule="all_done")
     def plan_fetch() -> list[list[int]]:
-        from mediamon import pipeline
+        from mediamon import fetch_db
 
-        return pipeline.plan_fetch(settings())
+        return fetch_db.plan_fetch(settings())
 
     @task(pool=FETCH_POOL)
     def fetch(url_ids: list[int]) -> dict:
-        from mediamon import pipeline
+        from mediamon import fetch_db
 
-        return pipeline.fetch_batch(settings(), url_ids)
+        return fetch_db.fetch_batch(settings(), url_ids).to_xcom()
 
     # Mapped per fetch batch, so the CPU-heavy extraction spreads over workers; all_done: a batch
     # whose fetch task failed still has its fetched pages extracted.
     @task(trigger_rule="all_done")
     def extract_and_load(url_ids: list[int]) -> dict:
-        from mediamon import pipeline
+        from mediamon import extract_db
 
-        return pipeline.extract_pages(settings(), url_ids=url_ids)
+        return extract_db.extract_pages(settings(), url_ids=url_ids).to_xcom()
 
+    # Also extracts pages fetched by an earlier run that died before extracting them.
     @task(trigger_rule="none_failed")
     def dedupe() -> dict:
-        from mediamon import dedupe as stories, pipeline
+        from mediamon import pipeline
 
-        # Pages fetched by an earlier run that died before extracting them.
-        leftovers = pipeline.extract_pages(settings())
-        return ({"leftover_pages": leftovers["pages"], "leftover_new_articles": leftovers["new_articles"]}
-                | pipeline.link_exact_duplicates(settings()) | stories.assign_stories(settings()))
+        return pipeline.dedupe(settings()).to_xcom()
 
     # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
     @task(outlets=[articles], trigger_rule="none_failed")
     def classify(discovered: list[dict], fetched: list[dict], extracted: list[dict], deduped: dict,
                  *, outlet_events=None) -> dict:
-        from mediamon import pipeline
+        from mediamon import classify_db
+        from mediamon.results import RunCounts
 
-        classified = pipeline.classify_articles(settings())
-        # Index rather than iterate: iterating a mapped task's results probes past the end.
-        discovered = [discovered[i] for i in range(len(discovered))]
-        fetched = [fetched[i] for i in range(len(fetched))]
-        extracted = [extracted[i] for i in range(len(extracted))]
-        counts = {
-            "discovered": sum(d["new_urls"] for d in discovered),
-            "not_modified": sum(d["not_modified"] for d in discovered),
-            "fetched": sum(f["fetched"] for f in fetched),
-            "failed": sum(f["failed"] for f in fetched),
-            "extracted": sum(e["pages"] for e in extracted) + deduped["leftover_pages"],
-            "new_articles": sum(e["new_articles"] for e in extracted) + deduped["leftover_new_articles"],
-            "duplicates": deduped["duplicates"],
-            "new_stories": deduped["new_stories"],
-            "spam": deduped["spam"],
-            "relevant": classified["relevant"],
-        }
+        classified = classify_db.classify_articles(settings()).to_xcom()
+        counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped, classified).to_xcom()
         outlet_events[articles].extra = counts
         print("mediamon_ingest counts:", counts)
         return counts

@@ -1,6 +1,6 @@
 """mediamon_report: the report on regional-cooperation coverage that is new since the last report.
 
-Wiring only: ``build`` calls :func:`mediamon.report.build_report`, which reads the period from the
+Wiring only: ``build`` calls :func:`mediamon.report_db.build_report`, which reads the period from the
 watermark in the database, writes HTML, CSV and JSON and records the report in one transaction, so
 a failed run changes nothing and the next run covers the whole gap. An empty period still gives a
 report ("no new coverage"). The summary (id, period, counts, paths) is printed to the task log,
@@ -43,9 +43,9 @@ cron = CronTriggerTimetable(config.schedule_cron, timezone=config.timezone)
 def mediamon_report():
     @task(outlets=[reports])
     def build(*, outlet_events=None) -> dict:
-        from mediamon import report
+        from mediamon import report_db
 
-        summary = report.build_report(settings())
+        summary = report_db.build_report(settings())
         outlet_events[reports].extra = summary
         print("mediamon_report summary:", summary)
         print("mediamon_report html:", summary["paths"]["html"])

@@ -31,27 +31,28 @@ from mediamon_airflow import settings
 def mediamon_reprocess():
     @task
     def re_extract(params=None) -> dict:
-        from mediamon import pipeline
+        from mediamon import extract_db
+        from mediamon.results import ExtractResult
 
         if not params["re_extract"] and not params["force"]:
-            return {"pages": 0}
-        return pipeline.reextract_pages(settings(), force=params["force"])
+            return ExtractResult().to_xcom()
+        return extract_db.reextract_pages(settings(), force=params["force"]).to_xcom()
 
     @task
     def dedupe(extracted: dict, params=None) -> dict:
-        from mediamon import dedupe as stories, pipeline
+        from mediamon import dedupe_db
+        from mediamon.results import ExtractResult
 
-        exact = pipeline.link_exact_duplicates(settings())
         # Re-extracted texts or new thresholds change the clusters: rebuild them from scratch.
-        if extracted["pages"] or params["rebuild_stories"]:
-            return exact | stories.rebuild_stories(settings())
-        return exact
+        rebuild = bool(ExtractResult.from_xcom(extracted).pages or params["rebuild_stories"])
+        return dedupe_db.reprocess(settings(), rebuild=rebuild)
 
     @task
     def reclassify(deduped: dict, params=None) -> dict:
-        from mediamon import pipeline
+        from mediamon import classify_db
+        from mediamon.results import ClassifyResult
 
-        return pipeline.classify_articles(settings()) if params["reclassify"] else {"classified": 0}
+        return (classify_db.classify_articles(settings()) if params["reclassify"] else ClassifyResult()).to_xcom()
 
     reclassify(dedupe(re_extract()))
 

@@ -37,13 +37,13 @@ def server_url() -> str:
 def database_url(server_url: str):
     name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
     admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
-    store.ensure_database(admin, name)
+    db.ensure_database(admin, name)
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     store.upgrade(store.engine_for(url))
     yield url
     store.engine_for(url).dispose()
     store.engine_for.cache_clear()
-    store.drop_database(admin, name)
+    db.drop_database(admin, name)
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def airflow_home(database_url, tmp_path_factory):
     url = make_url(database_url)
     metadata_db = f"{url.database}_airflow"
     admin = url.set(database="postgres").render_as_string(hide_password=False)
-    store.ensure_database(admin, metadata_db)
+    db.ensure_database(admin, metadata_db)
     home = tmp_path_factory.mktemp("airflow_home")
     os.environ.update({
         "AIRFLOW_HOME": str(home),
@@ -83,7 +83,7 @@ def airflow_home(database_url, tmp_path_factory):
     if "airflow.settings" in sys.modules:
         # Close Airflow's sessions first, or its atexit hook trips over the dropped database.
         sys.modules["airflow.settings"].dispose_orm()
-    store.drop_database(admin, metadata_db)
+    db.drop_database(admin, metadata_db)
 
 
 @pytest.fixture(scope="session")

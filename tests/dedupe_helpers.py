@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mediamon import dedupe, store
 from mediamon.settings import PROJECT_ROOT, Settings
 
 SEEDS = PROJECT_ROOT / "seeds"
-T0 = datetime(2024, 3, 20, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 20, 2, 0, tzinfo=UTC)
 
 
 def seed_paragraphs(prefix: str) -> list[str]:

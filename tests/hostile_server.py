@@ -93,7 +93,7 @@ class HostileServer:
             self.hits[path] += 1
             return self.hits[path]
 
-    def __enter__(self) -> "HostileServer":
+    def __enter__(self) -> HostileServer:
         self._thread.start()
         return self
 
@@ -330,7 +330,7 @@ def sitemap(h: _Handler, path: str, query) -> None:
         n = int(path.rsplit("/", 1)[-1].split(".")[0]) if "/child/" in path else 0
         children = ["/sitemap/index.xml", f"/sitemap/child/{n + 1}.xml", "/sitemap/urls.xml"]
         body = f"<sitemapindex {ns}>" + "".join(f"<sitemap><loc>{c}</loc></sitemap>" for c in children) + "</sitemapindex>"
-    h.send_bytes(200, f'<?xml version="1.0"?>{body}'.encode("utf-8"), "application/xml")
+    h.send_bytes(200, f'<?xml version="1.0"?>{body}'.encode(), "application/xml")
 
 
 ROUTES = {

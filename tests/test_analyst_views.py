@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from mediamon import pipeline, report, store
+from mediamon import pipeline, report_db, store
 from mediamon.settings import PROJECT_ROOT
 
 GUIDE = PROJECT_ROOT / "docs" / "analyst-guide.md"
@@ -22,7 +22,7 @@ def guide_queries() -> list[str]:
 @pytest.fixture
 def demo_data(demo_settings):
     pipeline.ingest(demo_settings)
-    report.build_report(demo_settings)
+    report_db.build_report(demo_settings)
     return demo_settings
 
 

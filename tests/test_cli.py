@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mediamon import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
@@ -38,3 +40,19 @@ def test_ingest_command_prints_the_summary(demo_settings):
     assert lines[0].split() == ["source", "kind", "discovered", "fetched", "failed", "articles", "duplicates"]
     rows = {line.split()[0]: line.split() for line in lines[2:] if line.startswith("demo-")}
     assert len(rows) == 6 and int(rows["demo-news-rss"][5]) >= 5
+
+
+def test_sources_enable_reports_an_unknown_source_but_not_a_missing_query(settings, capsys, monkeypatch):
+    from mediamon import pipeline, store
+    from mediamon.errors import UnknownQuery
+
+    monkeypatch.setenv("MEDIAMON_DATABASE_URL", settings.database_url)
+    pipeline.migrate(settings)
+    assert cli.main(["sources", "enable", "no-such-source"]) == 2
+    assert "unknown source 'no-such-source'" in capsys.readouterr().err
+    # A missing named query is a bug: it propagates as UnknownQuery, never as "unknown source".
+    with pytest.raises(UnknownQuery, match="no query named 'health.nope'"):
+        store.sql("health.nope")
+    monkeypatch.setattr(store, "_query_file", lambda stem: {})  # as if the query file lost its queries
+    with pytest.raises(UnknownQuery, match="health.source_exists"):
+        cli.main(["sources", "enable", "no-such-source"])

@@ -18,18 +18,18 @@ import sqlalchemy as sa
 import yaml
 
 from hostile_server import HostileServer
-from mediamon import pipeline, store
+from mediamon import discover_db, fetch_db, pipeline, sources_db, store
 
 URLS = 40
 WORKER = """
 import sys
-from mediamon import pipeline
+from mediamon import extract_db, fetch_db
 from mediamon.settings import Settings
 settings = Settings.from_env()
 if sys.argv[1] == "fetch":
-    pipeline.fetch_batch(settings, [int(i) for i in sys.argv[2:]])
+    fetch_db.fetch_batch(settings, [int(i) for i in sys.argv[2:]])
 else:
-    pipeline.extract_pages(settings)
+    extract_db.extract_pages(settings)
 """
 TABLES = ("sources", "discovery_documents", "urls", "url_sources", "pages", "articles", "article_topics",
           "article_regions", "article_region_pairs", "source_health")
@@ -77,9 +77,9 @@ def crash_settings(settings, server, tmp_path):
 
 def test_killed_fetch_and_extract_workers_lose_and_duplicate_nothing(crash_settings, server):
     settings = crash_settings
-    pipeline.sync_sources(settings)
-    assert pipeline.discover_source(settings, "feed")["new_urls"] == URLS
-    [batch] = pipeline.plan_fetch(settings)
+    sources_db.sync_sources(settings)
+    assert discover_db.discover_source(settings, "feed").new_urls == URLS
+    [batch] = fetch_db.plan_fetch(settings)
 
     worker = start_worker(settings, "fetch", *map(str, batch))
     wait_until(lambda: scalar(settings, "SELECT count(*) FROM pages") >= 5)
@@ -90,7 +90,7 @@ def test_killed_fetch_and_extract_workers_lose_and_duplicate_nothing(crash_setti
     assert 5 <= fetched_before < URLS  # killed in the middle of the batch
 
     # The re-run plans only what is still pending and fetches it.
-    rerun = pipeline.plan_fetch(settings)
+    rerun = fetch_db.plan_fetch(settings)
     assert sum(map(len, rerun)) == URLS - fetched_before
     for ids in rerun:
         worker = start_worker(settings, "fetch", *map(str, ids))

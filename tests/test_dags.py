@@ -68,6 +68,7 @@ def _asset_extra(dag_run) -> dict:
 def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, demo_settings, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
+
     from mediamon import pipeline, store
 
     monkeypatch.setenv("MEDIAMON_DATABASE_URL", demo_settings.database_url)

@@ -10,7 +10,7 @@ import opencc
 import pytest
 
 from dedupe_helpers import FIXTURES, add_article, distinct_texts, later, seed_paragraphs, spam_flags, story_of
-from mediamon import dedupe, extract, pipeline, store
+from mediamon import dedupe, dedupe_db, extract, pipeline, store
 from mediamon.evaluation.dedupe import evaluate_dedupe, format_dedupe_report, pairwise_scores
 from mediamon.settings import DedupeSettings
 
@@ -87,8 +87,8 @@ def test_every_article_gets_one_story_and_copies_share_it(settings):
     traditional = add_article(settings, "tw.example:80", "c.html", opencc.OpenCC("s2t").convert(text),
                               published_at=later(30))
     other = add_article(settings, "news.example:80", "d.html", "\n".join(seed_paragraphs("002")), published_at=later(1))
-    counts = dedupe.assign_stories(settings)
-    assert counts["assigned"] == 4 and counts["new_stories"] == 2
+    counts = dedupe_db.assign_stories(settings)
+    assert counts.assigned == 4 and counts.new_stories == 2
     stories = story_of(settings)
     assert stories[original] == stories[repost] == stories[traditional] != stories[other]
     with store.transaction(settings) as conn:
@@ -96,9 +96,9 @@ def test_every_article_gets_one_story_and_copies_share_it(settings):
     assert (row.canonical_article_id, row.article_count, row.source_count) == (original, 3, 3)
     assert (row.first_seen, row.last_seen) == (later(0), later(30))
     # A second run finds nothing to do; a new copy joins the existing story.
-    assert dedupe.assign_stories(settings)["assigned"] == 0
+    assert dedupe_db.assign_stories(settings).assigned == 0
     late = add_article(settings, "late.example:80", "e.html", text[: len(text) // 2] + "点击阅读全文", published_at=later(50))
-    assert dedupe.assign_stories(settings)["new_stories"] == 0
+    assert dedupe_db.assign_stories(settings).new_stories == 0
     assert story_of(settings)[late] == stories[original]
 
 
@@ -109,7 +109,7 @@ def test_same_site_template_boilerplate_does_not_join_different_articles(setting
     texts = distinct_texts()[:3]
     ids = [add_article(settings, "template.example:80", f"{i}.html", t + boilerplate) for i, t in enumerate(texts)]
     copy = add_article(settings, "copy.example:80", "0.html", "转载：" + texts[0])
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     stories = story_of(settings)
     assert len({stories[i] for i in ids}) == 3
     assert stories[copy] == stories[ids[0]]
@@ -119,15 +119,15 @@ def test_an_article_bridging_two_stories_merges_them_into_the_older(settings):
     first, second = distinct_texts()[0], distinct_texts()[5]
     a = add_article(settings, "a.example:80", "a.html", first)
     b = add_article(settings, "b.example:80", "b.html", second)
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     before = story_of(settings)
     assert before[a] != before[b]
     digest = add_article(settings, "c.example:80", "c.html", first + "\n" + second)
-    counts = dedupe.assign_stories(settings)
+    counts = dedupe_db.assign_stories(settings)
     after = story_of(settings)
-    assert counts["merged_stories"] == 1
+    assert counts.merged_stories == 1
     assert after[a] == after[b] == after[digest] == min(before[a], before[b])
-    assert dedupe.story_counts(settings)["stories"] == 1
+    assert dedupe_db.story_counts(settings)["stories"] == 1
 
 
 def test_rebuild_gives_the_same_stories_with_the_same_ids(settings):
@@ -135,14 +135,14 @@ def test_rebuild_gives_the_same_stories_with_the_same_ids(settings):
     for i, text in enumerate(texts * 2):
         add_article(settings, f"site{i}.example:80", f"{i}.html", ("来源：新华网\n" if i >= 4 else "") + text,
                     published_at=later(i))
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     first = story_of(settings)
-    counts = dedupe.rebuild_stories(settings)
-    assert counts["assigned"] == 8 and counts["new_stories"] == 4
+    counts = dedupe_db.rebuild_stories(settings)
+    assert counts.assigned == 8 and counts.new_stories == 4
     assert story_of(settings) == first
     # A threshold no copy reaches splits every story: the rebuild follows the settings.
-    strict = replace(settings, dedupe=replace(settings.dedupe, min_containment=1.01))
-    assert dedupe.rebuild_stories(strict)["new_stories"] == 8
+    strict = replace(settings, dedupe=replace(settings.dedupe, min_shared_shingles=10**6))
+    assert dedupe_db.rebuild_stories(strict).new_stories == 8
 
 
 def test_partial_copies_crawled_before_their_original_are_one_story_and_not_spam(settings):
@@ -155,11 +155,11 @@ def test_partial_copies_crawled_before_their_original_are_one_story_and_not_spam
     assert CFG.spun_min_containment <= share < CFG.min_containment
     back = add_article(settings, "b.example:80", "d.html", dropped_text, published_at=later(2))
     truncated = add_article(settings, "a.example:80", "t.html", truncated_text, published_at=later(3))
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     # Alone, the two look like a rewrite of one another: the later is flagged...
     assert spam_flags(settings) == {back: False, truncated: True}
     original = add_article(settings, "news.example:80", "o.html", text, published_at=later(0))
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     stories = story_of(settings)
     assert stories[truncated] == stories[back] == stories[original]
     # ...until the original shows they are two partial copies of one text.
@@ -174,7 +174,7 @@ def test_canonical_is_the_article_an_attribution_points_at_even_if_published_lat
                              source_attribution="http://news.example:80/orig.html")
     original = add_article(settings, "news.example:80", "orig.html", text + "\n责任编辑：张三", published_at=later(5))
     by_name = add_article(settings, "other.example:80", "y.html", text, published_at=later(1), source_attribution="中国新闻网")
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     with store.transaction(settings) as conn:
         canonical = conn.exec_driver_sql("SELECT canonical_article_id FROM stories").scalar_one()
     assert canonical == original and by_name != original and early_copy != original
@@ -188,7 +188,7 @@ def test_canonical_falls_back_to_site_name_then_date_then_trust(settings):
     add_article(settings, "f.example:80", "f.html", second, published_at=later(2))
     add_article(settings, "low.example:80", "l.html", third, trust=0.1)
     trusted = add_article(settings, "high.example:80", "h.html", third, trust=0.9)
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     with store.transaction(settings) as conn:
         canonicals = set(conn.exec_driver_sql("SELECT canonical_article_id FROM stories").scalars())
     assert canonicals == {named, earliest, trusted}
@@ -198,8 +198,8 @@ def test_canonical_falls_back_to_site_name_then_date_then_trust(settings):
 
 def test_demo_site_reposts_join_their_originals_and_the_spam_copy_is_flagged(demo_settings):
     run = pipeline.ingest(demo_settings)  # ingest assigns stories as one of its steps
-    assert run["new_stories"] >= 8
-    assert dedupe.assign_stories(demo_settings)["assigned"] == 0
+    assert run.new_stories >= 8
+    assert dedupe_db.assign_stories(demo_settings).assigned == 0
     with store.transaction(demo_settings) as conn:
         articles = {row.canonical_url.split("/", 3)[3]: row for row in conn.exec_driver_sql(
             "SELECT a.article_id, a.canonical_url, a.story_id, a.is_spam, a.spam_evidence, s.canonical_article_id,"
@@ -244,7 +244,7 @@ def test_a_rewritten_copy_of_an_earlier_article_is_flagged_as_spun(settings):
     # The copy is crawled first; its later date still makes it the copy.
     copy = add_article(settings, "spam.example:80", "s.html", spun, published_at=later(24))
     original = add_article(settings, "news.example:80", "o.html", text, published_at=later(0))
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     with store.transaction(settings) as conn:
         row = conn.exec_driver_sql("SELECT story_id, is_spam, spam_evidence FROM articles WHERE article_id = %s",
                                    (copy,)).one()

@@ -5,7 +5,7 @@ import threading
 from dataclasses import replace
 
 from dedupe_helpers import add_article, distinct_texts, story_of
-from mediamon import dedupe, store
+from mediamon import dedupe_db, store
 
 WORKERS = 4
 
@@ -49,7 +49,7 @@ def assert_one_story_per_text(settings, label: dict[int, int], texts: int) -> No
         by_text.setdefault(i, set()).add(stories[article_id])
     assert all(len(ids) == 1 and None not in ids for ids in by_text.values()), by_text
     assert len({next(iter(ids)) for ids in by_text.values()}) == texts
-    counts = dedupe.story_counts(settings)
+    counts = dedupe_db.story_counts(settings)
     assert counts["stories"] == texts and counts["unassigned"] == 0
     with store.transaction(settings) as conn:
         mismatched = conn.exec_driver_sql(
@@ -63,9 +63,9 @@ def test_parallel_dedupe_tasks_never_split_or_duplicate_a_story(settings):
     label = add_copies(settings, texts, copies=5)
     # Small batches, so the workers' transactions interleave many times.
     small = replace(settings, dedupe=replace(settings.dedupe, batch_size=2))
-    results = run_concurrently(*[lambda: dedupe.assign_stories(small)] * WORKERS)
-    assert sum(r["assigned"] for r in results) == len(label)
-    assert sum(r["fingerprinted"] for r in results) == len(label)
+    results = run_concurrently(*[lambda: dedupe_db.assign_stories(small)] * WORKERS)
+    assert sum(r.assigned for r in results) == len(label)
+    assert sum(r.fingerprinted for r in results) == len(label)
     assert_one_story_per_text(settings, label, len(texts))
 
 
@@ -76,10 +76,10 @@ def test_new_copies_arriving_while_another_run_assigns_join_the_same_stories(set
 
     def second_run():
         label.update(add_copies_later(settings, texts))
-        return dedupe.assign_stories(small)
+        return dedupe_db.assign_stories(small)
 
-    run_concurrently(lambda: dedupe.assign_stories(small), second_run, lambda: dedupe.rebuild_stories(small))
-    dedupe.assign_stories(small)  # whatever a racing call left for the next run
+    run_concurrently(lambda: dedupe_db.assign_stories(small), second_run, lambda: dedupe_db.rebuild_stories(small))
+    dedupe_db.assign_stories(small)  # whatever a racing call left for the next run
     assert_one_story_per_text(settings, label, len(texts))
 
 

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from hostile_server import Decoy, HostileServer
-from mediamon import health, pipeline, store
+from mediamon import health_db, pipeline, sources_db, store
+from mediamon.errors import UnknownSource
 from mediamon.fetch import Fetcher, FetchError
 from mediamon.settings import Settings
 
@@ -139,7 +140,7 @@ def test_every_page_case_ends_in_its_defined_state(hostile_run):
         assert row.extract_status == "article", id_
         assert SEED_PHRASE in row.text, id_
         assert "\x00" not in row.text and not any(0xD800 <= ord(c) <= 0xDFFF for c in row.text), id_
-    assert counts["fetched"] >= len(ARTICLE_EXPECTED)
+    assert counts.fetched >= len(ARTICLE_EXPECTED)
 
 
 def test_every_url_and_page_has_a_recorded_outcome(hostile_run):
@@ -188,13 +189,13 @@ def test_feed_and_sitemap_cases(hostile_run):
     from_huge = [u for u, r in urls.items() if r.source_id == "feed-10000-items"]
     assert len(from_huge) == 30 and all(urls[u].status == "fetched" for u in from_huge)
     sitemaps = [u for u in documents if "/sitemap/" in u]
-    assert len(sitemaps) <= pipeline.MAX_SITEMAP_DOCUMENTS
+    assert len(sitemaps) <= Settings().discover.max_sitemap_documents
     assert urls[main.url + "/ok/from-sitemap"].status == "fetched"
 
 
 def test_source_health_records_each_outcome(hostile_run):
     settings, _, _, _ = hostile_run
-    rows = {r["source_id"]: r for r in health.health(settings)}
+    rows = {r["source_id"]: r for r in health_db.health(settings)}
     assert rows["case-good"]["failure_score"] == 0 and rows["case-good"]["last_success_at"] is not None
     bomb, hang = rows["case-gzip-bomb"], rows["case-hang"]
     assert (bomb["last_error"], bomb["last_error_hard"], bomb["failure_score"]) == (
@@ -282,37 +283,37 @@ def test_hard_failures_disable_a_source_until_reenabled(settings, servers, tmp_p
 
     pipeline.ingest(run_settings)
     pipeline.ingest(run_settings)
-    row = {r["source_id"]: r for r in health.health(run_settings)}["dead-feed"]
+    row = {r["source_id"]: r for r in health_db.health(run_settings)}["dead-feed"]
     assert row["disabled_at"] is not None and "http_410" in row["disabled_reason"]
     assert row["enabled_in_config"] and not row["active"]
     assert main.hits["/status/410"] == 2
 
     pipeline.ingest(run_settings)  # syncs the YAML (enabled: true) again, and skips the source
-    row = {r["source_id"]: r for r in health.health(run_settings)}["dead-feed"]
+    row = {r["source_id"]: r for r in health_db.health(run_settings)}["dead-feed"]
     assert not row["active"] and main.hits["/status/410"] == 2
-    assert {r["source_id"]: r for r in health.health(run_settings)}["live-page"]["active"]
+    assert {r["source_id"]: r for r in health_db.health(run_settings)}["live-page"]["active"]
 
-    health.reenable_source(run_settings, "dead-feed")
-    row = {r["source_id"]: r for r in health.health(run_settings)}["dead-feed"]
+    health_db.reenable_source(run_settings, "dead-feed")
+    row = {r["source_id"]: r for r in health_db.health(run_settings)}["dead-feed"]
     assert row["active"] and row["failure_score"] == 0
     pipeline.ingest(run_settings)
     assert main.hits["/status/410"] == 3
-    with pytest.raises(KeyError):
-        health.reenable_source(run_settings, "no-such-source")
+    with pytest.raises(UnknownSource):
+        health_db.reenable_source(run_settings, "no-such-source")
 
 
 def test_success_decays_the_score_and_ends_the_backoff(settings, servers, tmp_path):
     main = servers["main"]
     run_settings = replace(settings, sources_file=write_sources(tmp_path, [source("s", "page", main.url + "/ok/s", main)]))
-    pipeline.sync_sources(run_settings)
-    health.record_failure(run_settings, "s", "fetch", "http_500", hard=False)
-    health.record_failure(run_settings, "s", "fetch", "http_404", hard=True)
-    row = health.health(run_settings)[0]
+    sources_db.sync_sources(run_settings)
+    health_db.record_failure(run_settings, "s", "fetch", "http_500", hard=False)
+    health_db.record_failure(run_settings, "s", "fetch", "http_404", hard=True)
+    row = health_db.health(run_settings)[0]
     knobs = run_settings.health
     assert row["failure_score"] == knobs.temporary_weight + knobs.hard_weight
     assert row["consecutive_failures"] == 2 and row["backing_off"]
-    health.record_success(run_settings, "s", "fetch")
-    row = health.health(run_settings)[0]
+    health_db.record_success(run_settings, "s", "fetch")
+    row = health_db.health(run_settings)[0]
     assert row["failure_score"] == (knobs.temporary_weight + knobs.hard_weight) * knobs.success_decay
     assert row["consecutive_failures"] == 0 and not row["backing_off"] and row["active"]
 

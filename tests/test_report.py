@@ -7,13 +7,13 @@ import json
 import socketserver
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from mediamon import pipeline, report, store
+from mediamon import classify_db, pipeline, report, report_db, store
 
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_ATTR = '"><img src=x onerror=alert(1)>'
@@ -55,7 +55,7 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
     relevant = relevant_ids(ingested)
     assert len(relevant) >= 5
 
-    summary = report.build_report(ingested)
+    summary = report_db.build_report(ingested)
 
     stories = sql(ingested, "SELECT count(DISTINCT story_key) FROM analyst.articles WHERE article_id = ANY(:ids)",
                   {"ids": relevant})[0][0]
@@ -90,8 +90,8 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
 
 
 def test_next_report_with_nothing_new_is_a_valid_empty_report(ingested):
-    first = report.build_report(ingested)
-    second = report.build_report(ingested)
+    first = report_db.build_report(ingested)
+    second = report_db.build_report(ingested)
 
     assert second["empty"] and second["report_id"] > first["report_id"]
     assert second["counts"] == {k: 0 for k in report.COUNT_KEYS}
@@ -105,30 +105,30 @@ def test_next_report_with_nothing_new_is_a_valid_empty_report(ingested):
 
 
 def test_reclassified_articles_are_not_reported_twice(ingested):
-    report.build_report(ingested)
+    report_db.build_report(ingested)
     # A new topic version makes the pipeline classify every article again.
     sql(ingested, "UPDATE article_topics SET topic_version = 'old'")
-    assert pipeline.classify_articles(ingested)["classified"] >= 10
+    assert classify_db.classify_articles(ingested).classified >= 10
 
-    assert report.build_report(ingested)["counts"]["articles"] == 0
+    assert report_db.build_report(ingested)["counts"]["articles"] == 0
 
 
 def test_article_whose_classification_committed_late_is_in_the_next_report(ingested):
-    first = report.build_report(ingested)
+    first = report_db.build_report(ingested)
     late = sql(ingested, "SELECT article_id FROM article_topics WHERE NOT relevant ORDER BY 1 LIMIT 1")[0][0]
     # Stamped before the first report's end (its transaction started then), visible only now.
     sql(ingested, "UPDATE article_topics SET relevant = true, relevant_since = :t WHERE article_id = :id",
         {"t": datetime.fromisoformat(first["period"]["end"]) - timedelta(minutes=5), "id": late})
 
-    second = report.build_report(ingested)
+    second = report_db.build_report(ingested)
     assert second["counts"]["articles"] == 1
     reported = sql(ingested, "SELECT article_id FROM report_articles WHERE report_id = :id", {"id": second["report_id"]})
     assert [r.article_id for r in reported] == [late]
-    assert report.build_report(ingested)["counts"]["articles"] == 0
+    assert report_db.build_report(ingested)["counts"]["articles"] == 0
 
 
 def test_failed_run_leaves_watermark_reports_and_files_unchanged(ingested):
-    first = report.build_report(ingested)
+    first = report_db.build_report(ingested)
     late = sql(ingested, "SELECT article_id FROM article_topics WHERE NOT relevant ORDER BY 1 LIMIT 1")[0][0]
     sql(ingested, "UPDATE article_topics SET relevant = true, relevant_since = now() WHERE article_id = :id",
         {"id": late})
@@ -141,13 +141,13 @@ def test_failed_run_leaves_watermark_reports_and_files_unchanged(ingested):
     dirs_before = sorted(ingested.reports_dir.iterdir())
 
     with pytest.raises(sa.exc.DBAPIError, match="disk full"):
-        report.build_report(ingested)
+        report_db.build_report(ingested)
 
     assert watermark(ingested) == (datetime.fromisoformat(first["period"]["end"]), first["report_id"])
     assert sql(ingested, "SELECT count(*) FROM reports")[0][0] == 1
     assert sorted(ingested.reports_dir.iterdir()) == dirs_before
     sql(ingested, "DROP TRIGGER fail_report ON report_watermarks; DROP FUNCTION fail_report()")
-    retried = report.build_report(ingested)
+    retried = report_db.build_report(ingested)
     assert retried["counts"]["articles"] == 1 and retried["period"]["start"] == first["period"]["end"]
 
 
@@ -170,7 +170,7 @@ def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(unclustered)
                      WHERE article_id = :id""", {"id": spam_id})
     relevant = relevant_ids(ingested)  # without the spam copy
 
-    summary = report.build_report(ingested)
+    summary = report_db.build_report(ingested)
 
     counts = summary["counts"]
     assert counts["articles"] == len(relevant) and counts["spam_copies"] == 1
@@ -187,13 +187,13 @@ def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(unclustered)
 
 def test_trend_counts_stories_per_publication_day(unclustered):
     ingested = unclustered
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # 03:00 UTC is 11:00 in Shanghai, the same calendar day.
     yesterday = (now - timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
     ids = relevant_ids(ingested)[:3]
     sql(ingested, "UPDATE articles SET published_at = :t WHERE article_id = ANY(:ids)", {"t": yesterday, "ids": ids})
 
-    data = json.loads(Path(report.build_report(ingested)["paths"]["json"]).read_text(encoding="utf-8"))
+    data = json.loads(Path(report_db.build_report(ingested)["paths"]["json"]).read_text(encoding="utf-8"))
 
     per_day = {d["day"]: d["stories"] for d in data["trend"]}
     assert per_day[yesterday.date().isoformat()] == 3
@@ -211,7 +211,7 @@ def test_scraped_strings_are_escaped_in_html_svg_and_csv(unclustered):
     sql(ingested, "UPDATE regions SET name = :n WHERE code = (SELECT min(region_a) FROM article_region_pairs)",
         {"n": "<b>" + XSS_ATTR})
 
-    summary = report.build_report(ingested)
+    summary = report_db.build_report(ingested)
 
     page = Path(summary["paths"]["html"]).read_text(encoding="utf-8")
     assert "<script" not in page and "<img" not in page and "<b>" not in page
@@ -225,7 +225,7 @@ def test_scraped_strings_are_escaped_in_html_svg_and_csv(unclustered):
 
 def test_reports_dir_is_configurable(ingested, tmp_path):
     elsewhere = replace(ingested, reports_dir=tmp_path / "elsewhere")
-    summary = report.build_report(elsewhere)
+    summary = report_db.build_report(elsewhere)
     assert Path(summary["paths"]["html"]).is_relative_to(tmp_path / "elsewhere")
 
 

@@ -8,13 +8,13 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from mediamon import pipeline, report, store
+from mediamon import pipeline, report_db, store
 
 CHROMIUM = Path("/usr/bin/chromium")
 XSS_TITLE = "<script>alert(1)</script>"
@@ -63,8 +63,8 @@ def report_page(demo_settings) -> Path:
             conn.execute(sa.text("UPDATE stories SET title = :t WHERE story_id = "
                                  "(SELECT story_id FROM articles WHERE article_id = :id)"), {"t": title, "id": article_id})
         conn.execute(sa.text("UPDATE articles SET published_at = :t WHERE article_id = ANY(:ids)"),
-                     {"t": datetime.now(timezone.utc) - timedelta(days=2), "ids": ids[2:5]})
-    return Path(report.build_report(demo_settings)["paths"]["html"])
+                     {"t": datetime.now(UTC) - timedelta(days=2), "ids": ids[2:5]})
+    return Path(report_db.build_report(demo_settings)["paths"]["html"])
 
 
 def test_console_capture_sees_errors(tmp_path):

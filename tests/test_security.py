@@ -37,7 +37,7 @@ def write_sources(tmp_path, server, entries):
 def test_sql_injection_in_titles_and_urls_is_stored_verbatim(settings, server, tmp_path):
     path = write_sources(tmp_path, server, [("inject", "rss", server.url + "/feed/inject.xml")])
     counts = pipeline.ingest(replace(settings, sources_file=path))
-    assert counts["new_articles"] == 3
+    assert counts.new_articles == 3
     # Every table is still there and holds what one run of three pages should.
     tables = count_rows(settings)
     assert tables == {"sources": 1, "discovery_documents": 1, "urls": 3, "pages": 3, "articles": 3}
@@ -70,7 +70,7 @@ def secret_run(settings, server, tmp_path, caplog):
         counts = pipeline.ingest(run_settings)
     finally:
         store.engine_for(db.to_sqlalchemy_url(database_url)).dispose()
-    assert counts["fetched"] == 1
+    assert counts.fetched == 1
     return password, caplog.records
 
 

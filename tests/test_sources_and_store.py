@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from mediamon import pipeline, store
+from mediamon import sources_db, store
+from mediamon.results import SyncResult
 from mediamon.settings import PROJECT_ROOT
 from mediamon.sources import load_sources
 
@@ -23,10 +24,10 @@ def test_sync_upserts_and_disables_removed_sources(settings, tmp_path):
     entry = "  - {{id: {0}, name: N{0}, language: zh, kind: rss, url: 'https://{0}.example.cn/rss.xml'}}\n"
     path.write_text("sources:\n" + entry.format("a") + entry.format("b"), encoding="utf-8")
     settings = replace(settings, sources_file=path)
-    assert pipeline.sync_sources(settings)["new"] == 2
-    assert pipeline.sync_sources(settings) == {"source_ids": ["a", "b"], "sources": 2, "new": 0, "disabled": 0}
+    assert sources_db.sync_sources(settings).new == 2
+    assert sources_db.sync_sources(settings) == SyncResult(source_ids=("a", "b"), sources=2, new=0, disabled=0)
     path.write_text("sources:\n" + entry.format("a"), encoding="utf-8")
-    assert pipeline.sync_sources(settings)["disabled"] == 1
+    assert sources_db.sync_sources(settings).disabled == 1
     with store.transaction(settings) as conn:
         enabled = dict(conn.execute(sa.text("SELECT source_id, enabled FROM sources")).all())
     assert enabled == {"a": True, "b": False}
@@ -43,5 +44,5 @@ def test_migrations_are_recorded_and_idempotent(settings):
 def test_named_queries_bind_parameters(settings):
     hostile = "x'); DROP TABLE sources; --"
     with store.transaction(settings) as conn:
-        assert store.rows(conn, "ingest.source", {"source_id": hostile}) == []
+        assert store.rows(conn, "discover.source", {"source_id": hostile}) == []
         assert conn.execute(sa.text("SELECT count(*) FROM sources")).scalar() == 0

@@ -8,14 +8,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from mediamon.errors import ConfigError
+from mediamon.errors import ConfigError, SettingsError
 from mediamon.settings import Settings
 
 log = logging.getLogger("mediamon")
-
-EXAMPLE_QUERY = ("SELECT site, count(*) AS articles, max(published_at) AS latest "
-                 "FROM articles GROUP BY site ORDER BY articles DESC;")
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mediamon", description=__doc__)
@@ -27,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     db.add_parser("url", help="print the database URL (starts the embedded server if needed)")
     db.add_parser("stop", help="stop the embedded PostgreSQL server if it runs")
 
-    sources = commands.add_parser("sources", help="the source list").add_subparsers(dest="sources_command", required=True)
+    sources = commands.add_parser("sources", help="the source list").add_subparsers(
+        dest="sources_command", required=True)
     check = sources.add_parser("check", help="validate the source file and print its sources")
     check.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
     enable = sources.add_parser("enable", help="re-enable a source the pipeline disabled after repeated failures")
@@ -46,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     extract.add_argument("--json", action="store_true", help="print one JSON object")
 
     run = commands.add_parser("run", help="what `make run` does: database, demo site, the ingest DAG in Airflow")
-    run.add_argument("--no-airflow", action="store_true", help="run the steps in-process instead of `airflow dags test`")
+    run.add_argument("--no-airflow", action="store_true",
+                     help="run the steps in-process instead of `airflow dags test`")
 
     rep = commands.add_parser("report", help="build the report on coverage new since the last one")
     rep.add_argument("--out", type=Path, help="reports directory (default: $MEDIAMON_REPORTS_DIR or .mediamon/reports)")
@@ -58,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     ui = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) on the `make run` setup")
     ui.add_argument("--port", type=int, default=8080)
 
-    evaluate = commands.add_parser("eval", help="score a stage against labelled data").add_subparsers(dest="eval_command", required=True)
+    evaluate = commands.add_parser("eval", help="score a stage against labelled data").add_subparsers(
+        dest="eval_command", required=True)
     eval_extract = evaluate.add_parser("extract", help="score extraction on DIR/html + DIR/truth")
     eval_extract.add_argument("directory", type=Path)
     eval_extract.add_argument("--json", action="store_true")
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = replace(settings, sources_file=args.sources)
     try:
         return COMMANDS[args.command](args, settings) or 0
-    except ConfigError as exc:
+    except (ConfigError, SettingsError) as exc:
         print(f"mediamon: configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -104,12 +103,13 @@ def _sources(args, settings: Settings) -> int:
     from mediamon.sources import load_sources
 
     if args.sources_command == "enable":
-        from mediamon import health
+        from mediamon import health_db
+        from mediamon.errors import UnknownSource
 
         try:
-            health.reenable_source(settings, args.source_id)
-        except KeyError as exc:
-            print(f"mediamon: {exc.args[0]}", file=sys.stderr)
+            health_db.reenable_source(settings, args.source_id)
+        except UnknownSource as exc:
+            print(f"mediamon: {exc}", file=sys.stderr)
             return 2
         print(f"source {args.source_id} re-enabled: the next run tries it again")
         return 0
@@ -134,11 +134,12 @@ def _demo_site(args, settings: Settings) -> int:
 
 
 def _ingest(args, settings: Settings) -> int:
-    from mediamon import pipeline
+    from mediamon import pipeline, sources_db
+    from mediamon.sources import format_summary
 
     counts = pipeline.ingest(settings)
-    print(pipeline.format_summary(pipeline.summary(settings)))
-    print("run: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    print(format_summary(sources_db.summary(settings)))
+    print("run: " + ", ".join(f"{k}={v}" for k, v in counts.to_xcom().items()))
     return 0
 
 
@@ -163,12 +164,12 @@ def _run(args, settings: Settings) -> int:
 
 
 def _report(args, settings: Settings) -> int:
-    from mediamon import pipeline, report
+    from mediamon import pipeline, report_db
 
     if args.out:
         settings = replace(settings, reports_dir=args.out)
     pipeline.migrate(settings)
-    summary = report.build_report(settings)
+    summary = report_db.build_report(settings)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     print(summary["paths"]["html"])
     return 0

@@ -11,8 +11,10 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 
 from mediamon.settings import Settings
 
@@ -24,7 +26,7 @@ APP_DATABASE = "mediamon"
 _embedded = None
 
 
-def _embedded_server(state_dir: Path, keep_running: bool):
+def _embedded_server(state_dir: Path, keep_running: bool) -> Any:
     global _embedded
     if _embedded is None:
         # pgserver warns about a missing XDG_RUNTIME_DIR on headless machines; its fallback is fine.
@@ -48,8 +50,6 @@ def database_url(settings: Settings, keep_running: bool = False) -> str:
     if settings.database_url:
         return to_sqlalchemy_url(settings.database_url)
     server = _embedded_server(settings.state_dir, keep_running)
-    from mediamon.store import ensure_database
-
     ensure_database(to_sqlalchemy_url(server.get_uri("postgres")), APP_DATABASE)
     return to_sqlalchemy_url(server.get_uri(APP_DATABASE))
 
@@ -62,7 +62,7 @@ def stop_embedded(settings: Settings) -> bool:
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
     pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user="pgserver" if os.geteuid() == 0 else None)
     return True
 
@@ -95,3 +95,29 @@ def psql_command(url: str) -> str:
         from pgserver._commands import POSTGRES_BIN_PATH
         psql = str(POSTGRES_BIN_PATH / "psql")
     return f"{psql} '{redact(plain)}'"
+
+
+# --- databases -----------------------------------------------------------------------------------
+# Database names are identifiers, which cannot be bound parameters: they are quoted here, and only
+# names the code itself makes reach these functions.
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database ``name`` on the server behind ``admin_url`` unless it exists."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": name}).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()

@@ -33,22 +33,18 @@ import json
 import logging
 import re
 import zlib
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash
 
-from mediamon import store
-from mediamon.settings import DedupeSettings, Settings
+from mediamon.settings import DedupeSettings
 from mediamon.text import CJK_SCRIPTS, SENTENCE_STOPS, nfkc_lower_word_chars, nfkc_simplified
 
 log = logging.getLogger(__name__)
-
-# Any constant works: it only has to be the same for every process that assigns stories.
-STORY_LOCK_KEY = 0x6D6D7374
 
 
 def text_sha256(text: str) -> str:
@@ -133,7 +129,7 @@ _SCHEME = "affine32"  # datasketch's default: 32-bit values, which the band keys
 
 
 @cache
-def _permutations(num_perm: int, seed: int):
+def _permutations(num_perm: int, seed: int) -> Any:
     return MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME).permutations
 
 
@@ -183,198 +179,7 @@ def params_key(settings: DedupeSettings) -> str:
     return json.dumps({"version": FINGERPRINT_VERSION} | {k: asdict(settings)[k] for k in fields}, sort_keys=True)
 
 
-class ShingleCache:
-    """Shingle hashes by article id, for verifying candidates: an article that is a candidate for
-    many others is read and shingled once per run, not once per comparison. Holds at most
-    ``max_bytes`` of hashes (then starts over), so a long rebuild cannot exhaust memory."""
-
-    def __init__(self, cfg: DedupeSettings, max_bytes: int = 64 * 2**20):
-        self.cfg, self.max_bytes, self.bytes, self.hashes = cfg, max_bytes, 0, {}
-
-    def add(self, article_id: int, hashes: np.ndarray) -> None:
-        if self.bytes + hashes.nbytes > self.max_bytes:
-            self.hashes.clear()
-            self.bytes = 0
-        self.hashes[article_id] = hashes
-        self.bytes += hashes.nbytes
-
-    def get(self, conn, article_ids: Iterable[int]) -> dict[int, np.ndarray]:
-        wanted = set(article_ids)
-        found = {i: self.hashes[i] for i in wanted if i in self.hashes}
-        missing = sorted(wanted - found.keys())
-        if missing:
-            for row in store.rows(conn, "dedupe.article_texts", {"article_ids": missing}):
-                found[row.article_id] = shingles(tokens(row.text), self.cfg)
-                self.add(row.article_id, found[row.article_id])
-        return found
-
-
-def index_articles(settings: Settings, known: ShingleCache | None = None, batch_size: int = 500) -> dict:
-    """Fingerprint every article without a fingerprint, add its LSH bands to the index and apply
-    the page spam rules to it; the shingles go to ``known``.
-
-    Safe to run in several processes at once: rows are keyed by article and inserted with
-    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint adds its bands and
-    flags. Returns the counts of this call: ``fingerprinted``, ``spam``.
-    """
-    cfg, params = settings.dedupe, params_key(settings.dedupe)
-    counts = {"fingerprinted": 0, "spam": 0}
-    with store.transaction(settings) as conn:
-        stale = store.scalar(conn, "dedupe.other_params_count", {"params": params})
-    if stale:
-        log.warning("%d articles were fingerprinted with other dedupe settings; run rebuild_stories "
-                    "(mediamon_reprocess) or new copies of them start new stories", stale)
-    while True:
-        with store.transaction(settings) as conn:
-            batch = store.rows(conn, "dedupe.articles_to_fingerprint", {"limit": batch_size})
-            if not batch:
-                return counts
-            prints = {row.article_id: fingerprint(row.text, cfg) for row in batch}
-            inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
-                (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints.items()],
-                fetch=True)
-            store.execute_many_values(conn, "dedupe.insert_bands", [
-                (key, article_id) for article_id, keys in inserted for key in keys])
-            mine = {article_id for article_id, _ in inserted}
-            counts["fingerprinted"] += len(mine)
-            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in mine], cfg)
-        if known is not None:
-            for article_id, fp in prints.items():
-                known.add(article_id, fp.shingles)
-
-
-# --- stories -------------------------------------------------------------------------------------
-
-def assign_stories(settings: Settings) -> dict:
-    """Give every article without a story its story, and update the stories it touched.
-
-    Fingerprinting (:func:`index_articles`) runs without a lock. Assignment runs in batches of
-    ``dedupe.batch_size`` articles, each in one transaction holding the advisory lock
-    :data:`STORY_LOCK_KEY`: two concurrent callers take turns, and each batch sees every story
-    committed before it, so an article never starts a second story for a story another task has
-    just created, and a story is never split. A batch costs a fixed number of statements, whatever
-    its size (:func:`_assign_batch`). Returns counts: ``fingerprinted``, ``assigned``,
-    ``new_stories``, ``merged_stories`` and ``spam`` (articles flagged by the page rules, plus those
-    flagged as spun copies: an article can count in both).
-    """
-    known = ShingleCache(settings.dedupe)
-    counts = index_articles(settings, known) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
-    while True:
-        with store.transaction(settings) as conn:
-            store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
-            batch = store.rows(conn, "dedupe.unassigned_articles", {"limit": settings.dedupe.batch_size})
-            if not batch:
-                break
-            for key, value in _assign_batch(conn, batch, settings.dedupe, known).items():
-                counts[key] += value
-    log.info("stories: %s", counts)
-    return counts
-
-
-class _Components:
-    """Union-find over articles of the batch and existing stories (nodes ``("a", id)``/``("s", id)``)."""
-
-    def __init__(self):
-        self.parent: dict[tuple[str, int], tuple[str, int]] = {}
-
-    def find(self, node):
-        root = node
-        while self.parent.setdefault(root, root) != root:
-            root = self.parent[root]
-        while node != root:  # path compression
-            self.parent[node], node = root, self.parent[node]
-        return root
-
-    def union(self, a, b) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-
-def _assign_batch(conn, batch: list, cfg: DedupeSettings, known: ShingleCache) -> dict:
-    """Assign one batch of articles to stories with a fixed number of statements.
-
-    Every pair (article of the batch, article sharing an LSH band with it) is verified once; verified
-    pairs join components; a component without a story gets a new one, one with several stories
-    merges them into the oldest. Stories are thus the connected components of the verified-copy
-    graph, whatever order articles come in. Returns the batch's counts.
-    """
-    by_id = {row.article_id: row for row in batch}
-    matches = store.rows(conn, "dedupe.band_matches", {
-        "article_ids": [row.article_id for row in batch for _ in row.band_keys],
-        "band_keys": [key for row in batch for key in row.band_keys]})
-    candidates = {c.article_id: c for c in store.rows(conn, "dedupe.candidate_articles", {
-        "article_ids": sorted({m.candidate_id for m in matches})})}
-    # Candidates are articles with a story, and earlier articles of the batch; an article still
-    # without a story outside the batch meets this one when its own turn comes.
-    pairs = [(by_id[m.article_id], candidates[m.candidate_id]) for m in matches
-             if m.candidate_id in candidates and (candidates[m.candidate_id].story_id is not None
-                                                  or m.candidate_id in by_id and m.candidate_id < m.article_id)]
-    hashes = known.get(conn, [*by_id, *(candidate.article_id for _, candidate in pairs)])
-    components = _Components()
-    spun: dict[int, list[dict]] = defaultdict(list)
-    for article_id in by_id:
-        components.find(("a", article_id))
-    for row, candidate in pairs:
-        share, shared = containment(hashes[row.article_id], hashes[candidate.article_id])
-        needed = cfg.same_site_min_containment if candidate.site == row.site else cfg.min_containment
-        if shared < cfg.min_shared_shingles:
-            continue
-        if share >= needed:
-            components.union(("a", row.article_id), ("s", candidate.story_id) if candidate.story_id is not None
-                             else ("a", candidate.article_id))
-        elif share >= cfg.spun_min_containment and candidate.site != row.site:
-            # Too much shared for two own reports, too little for one text: the later one was
-            # rewritten from the earlier.
-            copy, source = (candidate, row) if _earlier(row.published_at, candidate.published_at) else (row, candidate)
-            spun[copy.article_id].append({"rule": "spun_copy", "of_article_id": source.article_id,
-                                          "containment": round(share, 3)})
-
-    members: dict = defaultdict(list)
-    stories: dict = defaultdict(list)
-    for kind, node_id in list(components.parent):
-        (members if kind == "a" else stories)[components.find((kind, node_id))].append(node_id)
-    roots = sorted(members, key=lambda root: min(members[root]))  # reproducible ids on a rebuild
-    fresh = [root for root in roots if not stories[root]]
-    new_ids = sorted(r.story_id for r in store.rows(conn, "dedupe.new_stories", {"count": len(fresh)})) if fresh else []
-    story_of_root = dict(zip(fresh, new_ids))
-    merges = []
-    for root in roots:
-        if stories[root]:
-            story_id, *others = sorted(stories[root])
-            story_of_root[root] = story_id
-            merges += [(other, story_id) for other in others]
-    if merges:
-        store.execute_many_values(conn, "dedupe.merge_stories", merges)
-        store.execute(conn, "dedupe.delete_stories", {"story_ids": [other for other, _ in merges]})
-    store.execute_many_values(conn, "dedupe.set_stories", [
-        (article_id, story_of_root[root]) for root in roots for article_id in members[root]])
-    _add_spam_evidence(conn, spun)
-    touched = sorted(set(story_of_root.values()))
-    _refresh_stories(conn, touched)
-    # Two copies of one story can share little (one truncated, one with sentences dropped):
-    # once they are in one story, neither was spun from the other.
-    store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": touched})
-    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges), "spam": len(spun)}
-
-
-def _earlier(a, b) -> bool:
-    return a is not None and (b is None or a < b)
-
-
-def _refresh_stories(conn, story_ids: list[int]) -> None:
-    members: dict[int, list] = defaultdict(list)
-    for row in store.rows(conn, "dedupe.story_members", {"story_ids": story_ids}):
-        members[row.story_id].append(row)
-    updates = []
-    for story_id, rows in members.items():
-        canonical = canonical_article(rows)
-        seen = [r.published_at or r.created_at for r in rows]
-        updates.append((story_id, canonical.article_id, canonical.title, min(seen), max(seen), len(rows),
-                        len({r.site for r in rows})))
-    if updates:
-        store.execute_many_values(conn, "dedupe.update_stories", updates)
-
-
-def canonical_article(members: list):
+def canonical_article(members: list[Any]) -> Any:
     """The story's original among its articles (rows with article_id, canonical_url, site,
     site_name, source_attribution, published_at, is_spam, trust).
 
@@ -395,7 +200,7 @@ def canonical_article(members: list):
     return min(pool, key=lambda m: (-m.trust, m.article_id))
 
 
-def _points_at(attribution: str, target) -> bool:
+def _points_at(attribution: str, target: Any) -> bool:
     """Whether an attribution (a URL, or a site name such as ``中国新闻网``) names ``target``."""
     value = attribution.strip().rstrip("/")
     if "://" in value:
@@ -428,35 +233,3 @@ def spam_evidence(title: str | None, site_name: str | None, text: str, page_fiel
     if stamp:
         found.append({"rule": "reading_time_stamp", "match": stamp.group(0)})
     return found
-
-
-def _flag_spam(conn, articles: list, cfg: DedupeSettings) -> int:
-    """Apply the page rules of :func:`spam_evidence` to these article rows; returns how many fired."""
-    evidence = {row.article_id: found for row in articles
-                if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
-    _add_spam_evidence(conn, evidence)
-    return len(evidence)
-
-
-def _add_spam_evidence(conn, evidence: dict[int, list[dict]]) -> None:
-    if evidence:
-        store.execute_many_values(conn, "dedupe.add_spam_evidence", [
-            (article_id, json.dumps(found, ensure_ascii=False)) for article_id, found in evidence.items()])
-
-
-def rebuild_stories(settings: Settings) -> dict:
-    """Forget every story, fingerprint and spam flag, and assign stories again from scratch.
-
-    For ``mediamon_reprocess`` after a change of thresholds or normalization. Clustering is the
-    connected components of verified matches, so the same articles and settings give the same
-    stories, with the same ids (the id sequence restarts). Returns :func:`assign_stories`'s counts.
-    """
-    with store.transaction(settings) as conn:
-        store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
-        store.execute(conn, "dedupe.clear_stories")
-    return assign_stories(settings)
-
-
-def story_counts(settings: Settings) -> dict:
-    with store.transaction(settings) as conn:
-        return dict(store.rows(conn, "dedupe.story_counts")[0]._mapping)

@@ -94,7 +94,7 @@ class SiteContent:
     def _page(self, file: Path, rule: dict, request_headers) -> Reply:
         text = file.read_text(encoding="utf-8")
         for name, url in self.base_urls.items():
-            text = text.replace("{{%s}}" % name, url)
+            text = text.replace("{{" + name + "}}", url)
         encoding = rule.get("encoding", "utf-8")
         body = text.encode(encoding)
         media_type = rule.get("type") or MEDIA_TYPES.get(file.suffix, "application/octet-stream")
@@ -102,7 +102,7 @@ class SiteContent:
         modified = int(file.stat().st_mtime)
         headers = {
             "Content-Type": f"{media_type}; charset={charset}",
-            "ETag": '"%s"' % hashlib.sha256(body).hexdigest()[:32],
+            "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
             "Last-Modified": email.utils.formatdate(modified, usegmt=True),
         }
         if _not_modified(request_headers, headers["ETag"], modified):
@@ -112,7 +112,7 @@ class SiteContent:
     @staticmethod
     def _not_found() -> Reply:
         body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>404</title></head>" \
-               "<body><h1>404 页面不存在</h1></body></html>".encode("utf-8")
+               "<body><h1>404 页面不存在</h1></body></html>".encode()
         return Reply(HTTPStatus.NOT_FOUND, {"Content-Type": "text/html; charset=utf-8"}, body)
 
 
@@ -130,13 +130,13 @@ def _not_modified(request_headers, etag: str, modified: int) -> bool:
         except (TypeError, ValueError):
             return False
         if since.tzinfo is None:  # "-0000" parses naive; HTTP dates are always UTC
-            since = since.replace(tzinfo=datetime.timezone.utc)
+            since = since.replace(tzinfo=datetime.UTC)
         return modified <= since.timestamp()
     return False
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_SiteServer"
+    server: _SiteServer
     # A client that stalls cannot pin a handler thread for ever.
     timeout = 30
 
@@ -195,7 +195,7 @@ class DemoSite:
         self._servers: list[_SiteServer] = []
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> "DemoSite":
+    def start(self) -> DemoSite:
         """Binds both ports, then serves; returns self so ``DemoSite().start()`` reads well."""
         rules = yaml.safe_load((self.root / "site.yaml").read_text(encoding="utf-8")) or {}
         # Bind first: with port 0 the base URLs are only known after binding.
@@ -223,7 +223,7 @@ class DemoSite:
         self._servers.clear()
         self._threads.clear()
 
-    def __enter__(self) -> "DemoSite":
+    def __enter__(self) -> DemoSite:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:

@@ -26,9 +26,10 @@ import time
 import urllib.robotparser
 import weakref
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -36,6 +37,8 @@ from requests.adapters import HTTPAdapter
 from urllib3 import connection as urllib3_connection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from mediamon.errors import MediamonError
+from mediamon.outcomes import FetchReason, http_reason
 from mediamon.settings import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -45,13 +48,15 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
-class FetchError(Exception):
-    """A URL could not be fetched. ``reason`` is a short code stored with the URL.
+class FetchError(MediamonError):
+    """A URL could not be fetched. ``reason`` (a :class:`~mediamon.outcomes.FetchReason`, or
+    ``http_<status>``) is the short code stored with the URL.
 
     ``temporary`` errors (timeouts, 5xx, 429) may succeed on a later run; the others will not.
     """
 
-    def __init__(self, reason: str, detail: str = "", *, temporary: bool = False, status: int | None = None):
+    def __init__(self, reason: FetchReason | str, detail: str = "", *, temporary: bool = False,
+                 status: int | None = None):
         detail = redact_userinfo(detail)
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason, self.detail, self.temporary, self.status = reason, detail, temporary, status
@@ -59,7 +64,7 @@ class FetchError(Exception):
 
 class BlockedAddress(FetchError):
     def __init__(self, detail: str):
-        super().__init__("blocked_address", detail)
+        super().__init__(FetchReason.BLOCKED_ADDRESS, detail)
 
 
 _USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
@@ -114,9 +119,9 @@ class AddressPolicy:
         try:
             resolved = self.resolver(host, port)
         except (OSError, UnicodeError) as exc:
-            raise FetchError("dns_error", f"{host}: {exc}", temporary=True) from None
+            raise FetchError(FetchReason.DNS_ERROR, f"{host}: {exc}", temporary=True) from None
         if not resolved:
-            raise FetchError("dns_error", f"{host}: no address", temporary=True)
+            raise FetchError(FetchReason.DNS_ERROR, f"{host}: no address", temporary=True)
         if _authority(host, port) in self.allow_private:
             return resolved
         for address in resolved:
@@ -127,7 +132,7 @@ class AddressPolicy:
     def check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("bad_url", url)
+            raise FetchError(FetchReason.BAD_URL, url)
         self.addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
 
 
@@ -220,7 +225,7 @@ class Fetcher:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -238,11 +243,11 @@ class Fetcher:
         current, seen = url, set()
         for _ in range(self.settings.max_redirects + 1):
             if current in seen:
-                raise FetchError("redirect_loop", current)
+                raise FetchError(FetchReason.REDIRECT_LOOP, current)
             seen.add(current)
             self.policy.check_url(current)
             if check_robots and not self._robots_allow(current):
-                raise FetchError("robots_disallowed", current)
+                raise FetchError(FetchReason.ROBOTS_DISALLOWED, current)
             response = self._request(current, headers)
             if response.status in REDIRECT_STATUSES and response.headers.get("location"):
                 current = urljoin(current, response.headers["location"])
@@ -251,17 +256,17 @@ class Fetcher:
                 response.not_modified = True
                 return response
             if response.status >= 400:
-                raise FetchError(f"http_{response.status}", current, status=response.status,
+                raise FetchError(http_reason(response.status), current, status=response.status,
                                  temporary=response.status in (408, 425, 429) or response.status >= 500)
             if not response.body:
-                raise FetchError("empty_body", current, status=response.status)
+                raise FetchError(FetchReason.EMPTY_BODY, current, status=response.status)
             if response.content_type and response.content_type not in self.settings.accepted_content_types:
-                raise FetchError("content_type", response.content_type, status=response.status)
+                raise FetchError(FetchReason.CONTENT_TYPE, response.content_type, status=response.status)
             if looks_binary(response.body[:self.settings.sniff_bytes]):
-                raise FetchError("binary_body", f"{current} declared {response.content_type or 'no type'}",
+                raise FetchError(FetchReason.BINARY_BODY, f"{current} declared {response.content_type or 'no type'}",
                                  status=response.status)
             return response
-        raise FetchError("too_many_redirects", url)
+        raise FetchError(FetchReason.TOO_MANY_REDIRECTS, url)
 
     # -- one request, with retries ---------------------------------------------------------------
 
@@ -320,7 +325,7 @@ class Fetcher:
             watchdog.cancel()
         if expired.is_set():
             # Whatever came back, or failed, was cut short by the watchdog: it is incomplete.
-            raise FetchError("timeout", f"no complete response after {self.settings.total_timeout_s}s",
+            raise FetchError(FetchReason.TIMEOUT, f"no complete response after {self.settings.total_timeout_s}s",
                              temporary=True)
         return result
 
@@ -331,25 +336,25 @@ class Fetcher:
         except FetchError:
             raise
         except requests.Timeout as exc:
-            raise FetchError("timeout", str(exc), temporary=True) from None
+            raise FetchError(FetchReason.TIMEOUT, str(exc), temporary=True) from None
         except requests.RequestException as exc:
             cause = exc.__context__
             while cause is not None and not isinstance(cause, FetchError):
                 cause = cause.__context__
             if isinstance(cause, FetchError):
                 raise cause from None
-            raise FetchError("connection_error", str(exc), temporary=True) from None
+            raise FetchError(FetchReason.CONNECTION_ERROR, str(exc), temporary=True) from None
         try:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > cap:
-                raise FetchError("too_large", f"content-length {declared} > {cap}")
+                raise FetchError(FetchReason.TOO_LARGE, f"content-length {declared} > {cap}")
             body = _read_body(response.raw, response.headers.get("content-encoding", ""), cap)
         except FetchError:
             raise
         except Exception as exc:  # socket, urllib3 protocol and zlib errors: a broken transfer
             if "timed out" in str(exc).lower():
-                raise FetchError("timeout", str(exc), temporary=True) from None
-            raise FetchError("connection_error", f"body: {exc}", temporary=True) from None
+                raise FetchError(FetchReason.TIMEOUT, str(exc), temporary=True) from None
+            raise FetchError(FetchReason.CONNECTION_ERROR, f"body: {exc}", temporary=True) from None
         finally:
             response.close()
         return FetchResult(url=url, final_url=url, status=response.status_code,
@@ -401,13 +406,13 @@ class Fetcher:
             result = self._once(robots_url, {"Accept": "text/plain", "Accept-Encoding": "gzip, deflate"},
                                 max_bytes=512 * 1024)
         except FetchError as exc:
-            if exc.reason == "too_large":
+            if exc.reason == FetchReason.TOO_LARGE:
                 return None
-            raise FetchError("robots_unavailable", f"{robots_url}: {exc}", temporary=True) from None
+            raise FetchError(FetchReason.ROBOTS_UNAVAILABLE, f"{robots_url}: {exc}", temporary=True) from None
         if 400 <= result.status < 500 or result.status in REDIRECT_STATUSES:
             return None
         if result.status >= 500:
-            raise FetchError("robots_unavailable", f"{robots_url}: HTTP {result.status}", temporary=True)
+            raise FetchError(FetchReason.ROBOTS_UNAVAILABLE, f"{robots_url}: HTTP {result.status}", temporary=True)
         parser = urllib.robotparser.RobotFileParser(robots_url)
         parser.parse(result.body.decode("utf-8", "replace").splitlines())
         return parser
@@ -457,7 +462,7 @@ def _read_body(raw, content_encoding: str, cap: int) -> bytes:
     elif encoding in ("gzip", "x-gzip", "deflate"):
         inflater = zlib.decompressobj(31 if "gzip" in encoding else 15)
     else:
-        raise FetchError("content_encoding", f"unsupported content-encoding {content_encoding!r}")
+        raise FetchError(FetchReason.CONTENT_ENCODING, f"unsupported content-encoding {content_encoding!r}")
     chunks, size, wire_size = [], 0, 0
     while True:
         data = raw.read1(_READ_CHUNK, decode_content=False)
@@ -468,10 +473,10 @@ def _read_body(raw, content_encoding: str, cap: int) -> bytes:
             try:
                 data = _inflate(inflater, data, cap - size)
             except zlib.error as exc:
-                raise FetchError("bad_encoding", f"{encoding}: {exc}") from None
+                raise FetchError(FetchReason.BAD_ENCODING, f"{encoding}: {exc}") from None
         size += len(data)
         if size > cap or wire_size > cap:
-            raise FetchError("too_large", f"body over {cap} bytes")
+            raise FetchError(FetchReason.TOO_LARGE, f"body over {cap} bytes")
         chunks.append(data)
 
 
@@ -485,3 +490,9 @@ def _inflate(inflater, data: bytes, room: int) -> bytes:
         produced += len(piece)
         data = inflater.unconsumed_tail
     return b"".join(out)
+
+
+def fetcher_for_source(settings: FetchSettings, source_settings: Mapping[str, Any]) -> Fetcher:
+    """A fetcher with a source's politeness and address allowlist (``sources.settings``)."""
+    return Fetcher(settings, allow_private=source_settings.get("allow_private") or (),
+                   crawl_delay_s=source_settings.get("crawl_delay_s"))

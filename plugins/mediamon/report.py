@@ -1,5 +1,7 @@
 """The report on new regional-cooperation coverage: HTML, CSV and JSON of the same data.
 
+This module assembles and renders; :mod:`mediamon.report_db` reads the period and records the report.
+
 A report covers the articles of one topic that became relevant since the last successful report.
 The watermark (``report_watermarks``) and the ledger of reported articles (``report_articles``)
 define that period, so an article is reported exactly once even when its classification commits
@@ -15,18 +17,17 @@ import csv
 import io
 import json
 import logging
-import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from math import cos, pi, sin
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from mediamon import store
-from mediamon.settings import Settings
+from mediamon.settings import ReportSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,70 +51,7 @@ CSV_COLUMNS = {
 }
 
 
-# --- building ------------------------------------------------------------------------------------
-
-def build_report(settings: Settings, now: datetime | None = None) -> dict:
-    """Build, store and write the report on everything that became relevant since the last one.
-
-    Parameters
-    ----------
-    settings : Settings
-        ``settings.report`` picks the topic, table sizes and time zone; files go to
-        ``settings.reports_dir/report-<id>/``.
-    now : datetime, optional
-        End of the period (timezone-aware). Defaults to the database's clock.
-
-    Returns
-    -------
-    dict
-        ``report_id``, ``topic_id``, ``period`` (``start``, ``end`` as ISO strings; ``start`` is
-        None for the first report), ``counts``, ``changes`` (against the previous report, None for
-        the first), ``empty`` and ``paths`` (``html``, ``json``, ``dir``): small enough for XCom.
-    """
-    cfg = settings.report
-    directory = None
-    try:
-        with store.transaction(settings) as conn:
-            store.execute(conn, "report.lock", {"topic_id": cfg.topic_id})
-            period_end = now or store.scalar(conn, "report.clock")
-            watermark = store.rows(conn, "report.watermark", {"topic_id": cfg.topic_id})
-            period_start = watermark[0].reported_until if watermark else None
-            look_back_from = period_start - timedelta(hours=cfg.late_window_hours) if period_start else None
-            article_ids = [r.article_id for r in store.rows(conn, "report.period_articles", {
-                "topic_id": cfg.topic_id, "period_end": period_end, "look_back_from": look_back_from})]
-            previous = store.rows(conn, "report.previous_report", {"topic_id": cfg.topic_id})
-            report_id = store.scalar(conn, "report.next_report_id")
-            data = collect(conn, settings, report_id, period_start, period_end, article_ids,
-                           previous[0] if previous else None)
-            page = render_html(data)
-            directory = settings.reports_dir / f"report-{report_id:06d}"
-            files = write_files(directory, data, page)
-            store.execute(conn, "report.insert_report", {
-                "report_id": report_id, "topic_id": cfg.topic_id, "period_start": period_start,
-                "period_end": period_end, "counts": json.dumps(data["counts"]),
-                "files": json.dumps(files), "html": page})
-            if article_ids:
-                store.execute_many_values(conn, "report.insert_report_articles",
-                                          [(a, cfg.topic_id, report_id) for a in article_ids])
-            store.execute(conn, "report.advance_watermark", {
-                "topic_id": cfg.topic_id, "period_end": period_end, "report_id": report_id})
-    except BaseException:
-        # Without its row the directory is an orphan: remove it, so a retry starts clean.
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
-        raise
-    summary = {
-        "report_id": report_id,
-        "topic_id": cfg.topic_id,
-        "period": data["period"],
-        "counts": data["counts"],
-        "changes": data["changes"],
-        "empty": not article_ids,
-        "paths": {"html": files["html"], "json": files["json"], "dir": str(directory)},
-    }
-    log.info("report %d written to %s: %s", report_id, files["html"], data["counts"])
-    return summary
-
+# --- assembling ------------------------------------------------------------------------------
 
 @dataclass
 class _Story:
@@ -130,24 +68,21 @@ class _Story:
         return (chosen or ranked)[0]
 
 
-def collect(conn, settings: Settings, report_id: int, period_start: datetime | None, period_end: datetime,
-            article_ids: list[int], previous) -> dict:
-    """Gather the report's data (plain, JSON-ready) for the period's newly relevant ``article_ids``."""
-    cfg = settings.report
+def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None, period_end: datetime,
+             copies: list[Any], regions: list[Any], pairs: list[Any], per_day: dict[date, int],
+             previous: Any) -> dict[str, Any]:
+    """The report's data (plain, JSON-ready) from the rows :mod:`mediamon.report_db` read: the
+    stories' ``copies``, the ``regions`` named by relevant copies, the period's region ``pairs``,
+    stories ``per_day`` of the trend window, and the ``previous`` report (or None)."""
     zone = ZoneInfo(cfg.timezone)
-    params = {"topic_id": cfg.topic_id, "article_ids": article_ids}
-    copies = store.rows(conn, "report.story_articles", params)
     copies_of = defaultdict(list)
     for copy in copies:
         copies_of[copy.story_key].append(copy)
     stories = {key: _Story(key, group) for key, group in copies_of.items()}
-    relevant_ids = [c.article_id for c in copies if c.relevant and not c.is_spam]
     regions_of = defaultdict(list)
-    for row in store.rows(conn, "report.article_regions", {**params, "article_ids": relevant_ids}):
+    for row in regions:
         regions_of[row.article_id].append(row)
     period_copies = [c for c in copies if c.in_period and not c.is_spam]
-    pairs = store.rows(conn, "report.region_pairs",
-                       {**params, "article_ids": [c.article_id for c in period_copies if c.relevant]})
 
     reported = [s for s in stories.values() if s.nonspam(period_only=True)]
     counts = {
@@ -160,11 +95,7 @@ def collect(conn, settings: Settings, report_id: int, period_start: datetime | N
     previous_counts = previous.counts if previous else None
     changes = ({k: counts[k] - previous_counts.get(k, 0) for k in COUNT_KEYS} if previous_counts else None)
 
-    last_day = period_end.astimezone(zone).date()
-    first_day = last_day - timedelta(days=cfg.trend_days - 1)
-    per_day = {r.day: r.stories for r in store.rows(conn, "report.daily_stories", {
-        "topic_id": cfg.topic_id, "timezone": cfg.timezone, "period_end": period_end,
-        "first_day": first_day, "last_day": last_day})}
+    first_day = trend_first_day(cfg, period_end)
 
     return {
         "report_id": report_id,
@@ -181,6 +112,11 @@ def collect(conn, settings: Settings, report_id: int, period_start: datetime | N
                    "stories": per_day.get(first_day + timedelta(days=i), 0)} for i in range(cfg.trend_days)],
         "sources": _source_rows(copies)[: cfg.top_sites],
     }
+
+
+def trend_first_day(cfg: ReportSettings, period_end: datetime) -> date:
+    """The first day of the trend chart, which ends on ``period_end``'s day in the report's zone."""
+    return period_end.astimezone(ZoneInfo(cfg.timezone)).date() - timedelta(days=cfg.trend_days - 1)
 
 
 def _iso(moment: datetime | None) -> str | None:

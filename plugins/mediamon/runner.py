@@ -17,11 +17,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from mediamon import db, pipeline, store
-from mediamon.cli import EXAMPLE_QUERY
+from mediamon import db, pipeline, sources_db
 from mediamon.settings import PROJECT_ROOT, Settings
+from mediamon.sources import format_summary
 
 log = logging.getLogger(__name__)
+
+EXAMPLE_QUERY = ("SELECT site, count(*) AS articles, max(published_at) AS latest "
+                 "FROM articles GROUP BY site ORDER BY articles DESC;")
 
 DEMO_PORTS = (Settings().demo_site.news_port, Settings().demo_site.repost_port)
 
@@ -31,7 +34,7 @@ def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]
     database ``<name>_airflow`` next to the mediamon database."""
     url = make_url(database_url)
     airflow_db = f"{url.database}_airflow"
-    store.ensure_database(url.set(database="postgres").render_as_string(hide_password=False), airflow_db)
+    db.ensure_database(url.set(database="postgres").render_as_string(hide_password=False), airflow_db)
     airflow_home = settings.state_dir / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -160,11 +163,11 @@ def run_demo(settings: Settings, use_airflow: bool = True) -> int:
         if site is not None:
             site.stop()
     print()
-    print(pipeline.format_summary(pipeline.summary(settings)))
+    print(format_summary(sources_db.summary(settings)))
     print()
-    from mediamon import report
+    from mediamon import report_db
 
-    built = report.build_report(settings)
+    built = report_db.build_report(settings)
     print(f"Report #{built['report_id']} ({built['counts']['new_stories']} new stories): {built['paths']['html']}")
     print()
     print("Query the articles:")

@@ -7,10 +7,29 @@ build a variant with :func:`dataclasses.replace`. Values come from defaults, ove
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mediamon.errors import SettingsError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _check(ok: bool, message: str) -> None:
+    """Refuse settings that cannot work; the message names the fields and what they must satisfy."""
+    if not ok:
+        raise SettingsError(message)
+
+
+@dataclass(frozen=True)
+class DiscoverSettings:
+    # Feed, sitemap and child-sitemap documents read per source and run: bounds a sitemap index
+    # that lists thousands of children (they are read again, cheaply, on the next runs).
+    max_sitemap_documents: int = 50
+
+    def __post_init__(self) -> None:
+        _check(self.max_sitemap_documents >= 1, "discover.max_sitemap_documents must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,12 @@ class FetchSettings:
         "text/html", "application/xhtml+xml", "application/xml", "text/xml",
         "application/rss+xml", "application/atom+xml", "text/plain",
     )
+
+    def __post_init__(self) -> None:
+        _check(self.batch_pages >= 1, "fetch.batch_pages must be at least 1")
+        _check(self.max_url_attempts >= 1, "fetch.max_url_attempts must be at least 1")
+        _check(0 < self.connect_timeout_s and 0 < self.read_timeout_s <= self.total_timeout_s,
+               "fetch timeouts must be positive, read_timeout_s <= total_timeout_s")
 
 
 @dataclass(frozen=True)
@@ -94,6 +119,12 @@ class ExtractSettings:
     min_menu_run: int = 5
     # Below this many characters of main text the page is flagged "too_short".
     min_text_chars: int = 50
+    # Pages per batch when `mediamon_reprocess` re-extracts stored pages (one transaction each).
+    reextract_batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        _check(self.reextract_batch_size >= 1, "extract.reextract_batch_size must be at least 1")
+        _check(0 <= self.tail_cut_from <= 1, "extract.tail_cut_from is a share of the text, 0 to 1")
 
 
 @dataclass(frozen=True)
@@ -112,6 +143,12 @@ class TopicSettings:
     # Text past this many characters is not classified: cooperation news states its parties early,
     # and the cap bounds the cost of a runaway page.
     max_text_chars: int = 20000
+    # Articles classified per transaction.
+    classify_batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        _check(self.pair_level in ("prefecture", "province"), "topics.pair_level is 'prefecture' or 'province'")
+        _check(self.classify_batch_size >= 1, "topics.classify_batch_size must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -148,7 +185,8 @@ class DedupeSettings:
       min_containment 0.6 sits in the middle of the gap; spun_min_containment 0.3 above every
       negative between sites; same_site_min_containment 0.9 above the template pairs.
     - LSH: with 24 bands of 3 rows, a pair is a candidate with probability 0.997 at Jaccard 0.6,
-      0.48 at 0.3 and 0.02 at 0.1; the lead bands catch the low-Jaccard truncated copies. A lead window of 200 tokens left 4 of 280 true pairs without a common band
+      0.48 at 0.3 and 0.02 at 0.1; the lead bands catch the low-Jaccard truncated copies.
+      A lead window of 200 tokens left 4 of 280 true pairs without a common band
       (truncated copies of template-padded originals); 100 tokens, none. Unrelated pairs sharing a
       band: 3 of 3123 (dev), 0 of 1769 (gne-zh).
     - End figures (pairwise precision and recall) are 1.0 on both sets for any min_containment
@@ -186,6 +224,23 @@ class DedupeSettings:
     spun_min_containment: float = 0.3
     # Articles assigned per transaction (one advisory-lock hold).
     batch_size: int = 200
+    # Articles fingerprinted per transaction.
+    index_batch_size: int = 500
+    # Shingles kept in memory for verifying candidates during one run; past it the cache starts
+    # over, so a long rebuild cannot exhaust memory.
+    shingle_cache_bytes: int = 64 * 2**20
+
+    def __post_init__(self) -> None:
+        positive = ("cjk_shingle_tokens", "word_shingle_tokens", "lsh_bands", "lsh_rows", "lead_tokens",
+                    "lead_lsh_bands", "min_shared_shingles", "batch_size", "index_batch_size",
+                    "shingle_cache_bytes")
+        for name in positive:
+            _check(getattr(self, name) >= 1, f"dedupe.{name} must be at least 1, got {getattr(self, name)}")
+        _check(0 <= self.cjk_token_share <= 1, "dedupe.cjk_token_share is a share, 0 to 1")
+        _check(0 < self.spun_min_containment < self.min_containment <= self.same_site_min_containment <= 1,
+               "dedupe thresholds must satisfy 0 < spun_min_containment < min_containment"
+               f" <= same_site_min_containment <= 1, got {self.spun_min_containment}, {self.min_containment},"
+               f" {self.same_site_min_containment}")
 
 
 @dataclass(frozen=True)
@@ -195,6 +250,7 @@ class Settings:
     topics_dir: Path = PROJECT_ROOT / "seeds" / "topics"
     state_dir: Path = PROJECT_ROOT / ".mediamon"
     reports_dir: Path = PROJECT_ROOT / ".mediamon" / "reports"
+    discover: DiscoverSettings = field(default_factory=DiscoverSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
@@ -204,7 +260,7 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base = cls()
         state_dir = Path(env.get("MEDIAMON_HOME", base.state_dir))

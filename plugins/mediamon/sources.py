@@ -43,6 +43,15 @@ class Source:
         data = asdict(self)
         return {k: data[k] for k in ("crawl_delay_s", "max_pages", "allow_private")}
 
+    @classmethod
+    def from_stored(cls, source_id: str, name: str, language: str, kind: str, url: str,
+                    settings: dict[str, Any] | None) -> Source:
+        """A source as stored in the ``sources`` table (its options in the ``settings`` JSON)."""
+        cfg = settings or {}
+        return cls(source_id=source_id, name=name, language=language, kind=kind, url=url,
+                   crawl_delay_s=cfg.get("crawl_delay_s"), max_pages=cfg.get("max_pages", 200),
+                   allow_private=tuple(cfg.get("allow_private") or ()))
+
 
 def load_sources(path: str | Path) -> list[Source]:
     """Parse and validate a source file. Raises :class:`ConfigError` on the first problem."""
@@ -144,3 +153,13 @@ def url_problem(url: str) -> str | None:
         # The URL would travel into logs and stored rows; secrets belong in the environment.
         return "credentials in URLs are not supported"
     return None
+
+
+def format_summary(rows: list[dict[str, Any]]) -> str:
+    header = ("source", "kind", "discovered", "fetched", "failed", "articles", "duplicates")
+    table = [header] + [tuple(str(r[k if k != "source" else "source_id"]) for k in header) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,22 +1,28 @@
-"""All database access: engines, migrations and the named queries in ``sql/queries``.
+"""Database access: engines, transactions, migrations and the named queries in ``sql/queries``.
+
+Where the server is (and creating databases on it) is :mod:`mediamon.db`, which this module uses.
 
 SQL lives in ``.sql`` files, never in Python strings. A query file holds several statements, each
-introduced by a ``-- name: <name>`` line; ``sql/queries/ingest.sql`` defines ``ingest.upsert_source``
-and so on. Parameters are always bound (``:name`` style), never formatted into the text.
+introduced by a ``-- name: <name>`` line; ``sql/queries/sources.sql`` defines ``sources.upsert_source``
+and so on; a stage's queries are in the file named after it.
+Parameters are always bound (``:name`` style), never formatted into the text.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from psycopg2.extras import execute_values
 
+from mediamon.db import database_url
+from mediamon.errors import UnknownQuery
 from mediamon.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -35,8 +41,6 @@ def engine_for(url: str) -> sa.Engine:
 
 
 def engine(settings: Settings) -> sa.Engine:
-    from mediamon.db import database_url
-
     return engine_for(database_url(settings))
 
 
@@ -45,32 +49,6 @@ def transaction(settings_or_engine: Settings | sa.Engine) -> Iterator[sa.Connect
     eng = settings_or_engine if isinstance(settings_or_engine, sa.Engine) else engine(settings_or_engine)
     with eng.begin() as conn:
         yield conn
-
-
-# --- databases -----------------------------------------------------------------------------------
-# Database names are identifiers, which cannot be bound parameters: they are quoted here, and only
-# names the code itself makes reach these functions.
-
-def ensure_database(admin_url: str, name: str) -> None:
-    """Create database ``name`` on the server behind ``admin_url`` unless it exists."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": name}).scalar()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        engine.dispose()
 
 
 # --- named queries -------------------------------------------------------------------------------
@@ -95,11 +73,12 @@ def sql(name: str) -> str:
     stem, _, query = name.partition(".")
     try:
         return _query_file(stem)[query]
-    except KeyError:
-        raise KeyError(f"no query named {name!r} in {QUERIES_DIR / (stem + '.sql')}") from None
+    except (KeyError, FileNotFoundError):
+        raise UnknownQuery(f"no query named {name!r} in {QUERIES_DIR / (stem + '.sql')}") from None
 
 
-def execute(conn: sa.Connection, name: str, params: dict[str, Any] | Sequence[dict[str, Any]] | None = None):
+def execute(conn: sa.Connection, name: str,
+            params: dict[str, Any] | Sequence[dict[str, Any]] | None = None) -> sa.CursorResult[Any]:
     return conn.execute(sa.text(sql(name)), params or {})
 
 
@@ -117,7 +96,9 @@ def execute_many_values(conn: sa.Connection, name: str, tuples: Iterable[Sequenc
 
     With ``fetch`` the rows the query returns are collected and returned.
     """
-    cursor = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    assert driver is not None, "the connection is open"
+    cursor = driver.cursor()
     try:
         return execute_values(cursor, sql(name), list(tuples), page_size=page_size, fetch=fetch) or []
     finally:
@@ -148,7 +129,7 @@ def upgrade(eng: sa.Engine, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """
     applied_now = []
     with eng.begin() as conn:
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)" % _MIGRATION_LOCK_KEY)
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
         conn.exec_driver_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, sha256 text NOT NULL,"

@@ -15,9 +15,10 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import ahocorasick
 import yaml
@@ -362,12 +363,11 @@ def _damped(weight: float, count: int) -> float:
     return weight * (1 + math.log(count))
 
 
-def classify(topic: Topic, title: str, text: str, lang: str | None = None,
-             settings: TopicSettings | None = None) -> TopicResult:
+def classify(topic: Topic, title: str, text: str, settings: TopicSettings | None = None) -> TopicResult:
     """Score ``title`` + ``text`` against ``topic`` and extract regions, pairs, types and agreements.
 
-    ``lang`` is accepted for callers that know it but not needed: Chinese (Simplified or Traditional) and
-    English terms and region names are all matched in every text, so a translation can be passed as text.
+    No language is needed: Chinese (Simplified or Traditional) and English terms and region names
+    are all matched in every text, so a translation can be passed as text.
     """
     settings = settings or TopicSettings()
     article = _Article(topic, title, text, settings)

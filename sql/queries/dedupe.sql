@@ -139,3 +139,18 @@ SELECT url_id, :url, :source_id, :site, :title, :text, :published_at, :site_name
        :text_sha256, 'test'
 FROM new_url
 RETURNING article_id
+
+-- name: link_exact_duplicates
+-- Identical normalized text at different URLs: every later copy points at the earliest article.
+WITH firsts AS (
+    SELECT DISTINCT ON (text_sha256) text_sha256, article_id
+    FROM articles ORDER BY text_sha256, article_id
+)
+UPDATE articles a SET duplicate_of = CASE WHEN f.article_id = a.article_id THEN NULL ELSE f.article_id END
+FROM firsts f
+WHERE a.text_sha256 = f.text_sha256
+  AND a.duplicate_of IS DISTINCT FROM (CASE WHEN f.article_id = a.article_id THEN NULL ELSE f.article_id END)
+RETURNING a.article_id, a.duplicate_of
+
+-- name: duplicate_count
+SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL

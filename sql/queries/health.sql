@@ -62,13 +62,5 @@ WHERE source_id = :source_id
 -- name: source_exists
 SELECT count(*) FROM sources WHERE source_id = :source_id
 
--- name: give_up_or_retry_url
--- A temporary failure leaves the URL pending for a later run, until it has been attempted
--- :max_attempts times; then it fails for good with its last reason.
-UPDATE urls SET status = CASE WHEN attempts + 1 >= :max_attempts THEN 'failed' ELSE 'pending' END,
-    reason = :reason, attempts = attempts + 1, last_attempt_at = now()
-WHERE url_id = :url_id
-RETURNING status
-
 -- name: health
 SELECT * FROM analyst.source_health ORDER BY source_id

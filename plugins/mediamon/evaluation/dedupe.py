@@ -2,8 +2,8 @@
 and ``DIR/clusters.json``, a list of lists of file names, each list one story.
 
 The pages go through the real pipeline against a fresh database created on the server for this
-run (and dropped after): stored as fetched pages, extracted by ``pipeline.extract_pages``, grouped
-by ``dedupe.assign_stories``. A page is "fetched" at the URL it declares (``<link rel=canonical>``,
+run (and dropped after): stored as fetched pages, extracted by ``extract_db.extract_pages``, grouped
+by ``dedupe_db.assign_stories``. A page is "fetched" at the URL it declares (``<link rel=canonical>``,
 ``og:url``, or a saved-page comment naming its address), else at a made-up host of its own, so
 pages of one site share a site as they would in production.
 """
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from mediamon import db, dedupe, pipeline, store
+from mediamon import db, dedupe_db, extract_db, store
 from mediamon.settings import DedupeSettings, Settings
 
 _DECLARED_URL = (
@@ -105,7 +105,7 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
         raise FileNotFoundError(f"{directory}: no html/*.html or *.txt files")
     admin = make_url(db.to_sqlalchemy_url(server_url)).set(database="postgres").render_as_string(hide_password=False)
     name = f"mediamon_eval_{uuid.uuid4().hex[:10]}"
-    store.ensure_database(admin, name)
+    db.ensure_database(admin, name)
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     try:
         settings = replace(Settings.from_env({}), database_url=url)
@@ -113,13 +113,13 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
             settings = replace(settings, dedupe=dedupe_settings)
         store.upgrade(store.engine_for(url))
         url_files = _load_pages(settings, files)
-        pipeline.extract_pages(settings)
-        dedupe.assign_stories(settings)
+        extract_db.extract_pages(settings)
+        dedupe_db.assign_stories(settings)
         with store.transaction(settings) as conn:
             rows = {row.url_id: row for row in store.rows(conn, "dedupe.assignments")}
     finally:
         store.engine_for(url).dispose()
-        store.drop_database(admin, name)
+        db.drop_database(admin, name)
     assignments = {file: (rows[url_id].story_id if url_id in rows else None) for url_id, file in url_files.items()}
     truth = load_clusters(Path(clusters_path or directory / "clusters.json"), sorted(assignments))
     scores = pairwise_scores(truth, assignments)
@@ -145,18 +145,18 @@ def _load_pages(settings: Settings, files: list[Path]) -> dict[int, str]:
         for path in files:
             body = _as_page(path)
             page_url = _page_url(path, body)
-            new = store.execute_many_values(conn, "ingest.insert_urls", [
+            new = store.execute_many_values(conn, "discover.insert_urls", [
                 (page_url, EVAL_SOURCE, urlsplit(page_url).netloc.lower(), None, None)], fetch=True)
             if not new:  # two files declaring one URL: the second gets an address of its own
                 page_url = f"{page_url.rstrip('/')}/{path.name}"
-                new = store.execute_many_values(conn, "ingest.insert_urls", [
+                new = store.execute_many_values(conn, "discover.insert_urls", [
                     (page_url, EVAL_SOURCE, urlsplit(page_url).netloc.lower(), None, None)], fetch=True)
             url_id = new[0][0]
-            store.execute(conn, "ingest.save_page", {
+            store.execute(conn, "fetch.save_page", {
                 "url_id": url_id, "final_url": page_url, "http_status": 200, "headers": "{}",
                 "content_type": "text/html", "declared_charset": None, "body_gzip": gzip.compress(body),
                 "body_bytes": len(body), "body_sha256": hashlib.sha256(body).hexdigest()})
-            store.execute(conn, "ingest.mark_url", {"url_id": url_id, "status": "fetched", "reason": None})
+            store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": "fetched", "reason": None})
             url_files[url_id] = path.name
     return url_files
 

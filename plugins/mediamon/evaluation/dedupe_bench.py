@@ -4,7 +4,8 @@ For each size (ascending), the index of a temporary database grows to that many 
 fingerprints (random MinHash signatures, cut into band keys by :func:`mediamon.dedupe.band_keys`
 and loaded with binary COPY). Then ``probes`` new articles are added, through
 the production queries: candidate lookup (``dedupe.band_matches``) and band insert
-(``dedupe.insert_bands``), within one transaction that is rolled back after. The same signatures go into datasketch's in-memory ``MinHashLSH`` with the
+(``dedupe.insert_bands``), within one transaction that is rolled back after. The same signatures go into datasketch's
+in-memory ``MinHashLSH`` with the
 same bands, where one probe is ``query`` plus ``insert``. A benchmark, not a test: it reports times.
 """
 from __future__ import annotations
@@ -68,7 +69,7 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
     cfg = settings or DedupeSettings()
     admin = make_url(db.to_sqlalchemy_url(server_url)).set(database="postgres").render_as_string(hide_password=False)
     name = f"mediamon_bench_{uuid.uuid4().hex[:10]}"
-    store.ensure_database(admin, name)
+    db.ensure_database(admin, name)
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     rng = np.random.default_rng(seed)
     memory = MinHashLSH(num_perm=(cfg.lsh_bands + cfg.lead_lsh_bands) * cfg.lsh_rows,
@@ -110,7 +111,7 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
                             "memory_ms": round(statistics.mean(memory_ms), 4)})
     finally:
         store.engine_for(url).dispose()
-        store.drop_database(admin, name)
+        db.drop_database(admin, name)
     smallest, largest = results[0], results[-1]
     return {"sizes": results, "probes": probes, "bands_per_article": cfg.lsh_bands + cfg.lead_lsh_bands,
             "ratio_largest_smallest": round(largest["pg_ms"] / smallest["pg_ms"], 3),
@@ -149,7 +150,8 @@ def _time_memory(memory: MinHashLSH, signatures: np.ndarray, first_id: int) -> l
 
 
 def format_dedupe_bench(result: dict) -> str:
-    lines = [f"LSH index: {result['bands_per_article']} band keys per article, {result['probes']} probe articles per size",
+    lines = [f"LSH index: {result['bands_per_article']} band keys per article, "
+             f"{result['probes']} probe articles per size",
              f"{'articles':>10} {'band rows':>11} {'load s':>8} {'pg ms/article':>14} {'pg p95 ms':>10} "
              f"{'memory ms':>10}"]
     for row in result["sizes"]:

@@ -1,4 +1,5 @@
-"""Source health: a failure score per source, backoff of its next attempt, automatic disable.
+"""Source health (all database glue, ``sql/queries/health.sql``): a failure score per source,
+backoff of its next attempt, automatic disable.
 
 Every discover run and every fetch batch of a source records one outcome. A failure adds
 ``hard_weight`` or ``temporary_weight`` to the source's score and pushes its next attempt out
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from mediamon import store
+from mediamon.errors import UnknownSource
 from mediamon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,18 +53,18 @@ def sources_on_hold(settings: Settings) -> dict[str, str]:
 
 
 def reenable_source(settings: Settings, source_id: str) -> None:
-    """Clear a source's auto-disable, score and backoff; raises KeyError for an unknown source id.
+    """Clear a source's auto-disable, score and backoff; raises :class:`UnknownSource` for an unknown source id.
 
     ``sources.enabled`` is not touched: a source disabled in the YAML stays disabled.
     """
     with store.transaction(settings) as conn:
         if not store.scalar(conn, "health.source_exists", {"source_id": source_id}):
-            raise KeyError(f"unknown source {source_id!r}")
+            raise UnknownSource(source_id)
         store.execute(conn, "health.reenable_source", {"source_id": source_id})
     log.info("source %s re-enabled", source_id)
 
 
-def health(settings: Settings) -> list[dict]:
+def health(settings: Settings) -> list[dict[str, object]]:
     """The rows of ``analyst.source_health``."""
     with store.transaction(settings) as conn:
         return [dict(r._mapping) for r in store.rows(conn, "health.health")]

@@ -1,0 +1,89 @@
+"""The one vocabulary of outcomes: URL states, fetch, document and extract reasons.
+
+Every value is a ``StrEnum``, so it is stored (``urls.status``, ``urls.reason``,
+``discovery_documents.last_status``, ``pages.extract_status``/``extract_reason``) and compared as
+the same plain string it always was. ``docs/operations.md`` lists every reason; a test checks that
+list against these enums, so a new reason is added here and there together.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class UrlStatus(StrEnum):
+    """``urls.status``."""
+
+    PENDING = "pending"  # not fetched yet, or failed temporarily and will be retried
+    FETCHED = "fetched"
+    FAILED = "failed"  # will not be retried
+    BLOCKED = "blocked"  # refused by policy
+
+
+class FetchReason(StrEnum):
+    """Why a URL (or a feed document) could not be fetched: ``urls.reason``.
+
+    An HTTP error status is stored as ``http_<status>`` (:func:`http_reason`), outside the enum.
+    """
+
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    DNS_ERROR = "dns_error"
+    ROBOTS_DISALLOWED = "robots_disallowed"
+    ROBOTS_UNAVAILABLE = "robots_unavailable"
+    BLOCKED_ADDRESS = "blocked_address"
+    BAD_URL = "bad_url"
+    CONTENT_TYPE = "content_type"
+    TOO_LARGE = "too_large"
+    CONTENT_ENCODING = "content_encoding"
+    BAD_ENCODING = "bad_encoding"
+    BINARY_BODY = "binary_body"
+    EMPTY_BODY = "empty_body"
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+
+    @property
+    def blocked(self) -> bool:
+        """Refused by policy (address, robots, content type, URL form) rather than failed."""
+        return self in _BLOCKING
+
+
+_BLOCKING = frozenset({FetchReason.BLOCKED_ADDRESS, FetchReason.ROBOTS_DISALLOWED, FetchReason.CONTENT_TYPE,
+                       FetchReason.BAD_URL})
+HTTP_REASON_PREFIX = "http_"
+
+
+def http_reason(status: int) -> str:
+    """The reason stored for an HTTP error status, e.g. ``http_404``."""
+    return f"{HTTP_REASON_PREFIX}{status}"
+
+
+def is_blocked(reason: str) -> bool:
+    """Whether a permanent fetch failure with this reason leaves its URL ``blocked``."""
+    return reason in FetchReason.__members__.values() and FetchReason(reason).blocked
+
+
+class DocumentStatus(StrEnum):
+    """``discovery_documents.last_status`` when the document answered; else its fetch reason."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"  # HTTP 304 to a conditional GET
+    UNCHANGED = "unchanged"  # same body hash as last time
+    UNPARSEABLE = "unparseable"  # not a feed, sitemap or page we can read
+
+
+class ExtractStatus(StrEnum):
+    """``pages.extract_status``."""
+
+    ARTICLE = "article"
+    NO_ARTICLE = "no_article"
+
+
+class ExtractReason(StrEnum):
+    """Why a page gave no article: ``pages.extract_reason``."""
+
+    ERROR = "error"  # the extractor raised; the page is recorded, the batch goes on
+    EMPTY_BODY = "empty_body"
+    NOT_HTML = "not_html"
+    NO_MAIN_TEXT = "no_main_text"
+    TOO_SHORT = "too_short"
+    DUPLICATE_CANONICAL_URL = "duplicate_canonical_url"  # another page's article has this canonical URL

@@ -1,0 +1,178 @@
+"""Typed results of the stages, and the run's counts merged from them.
+
+Each stage's glue returns one of these frozen dataclasses. ``to_xcom()`` gives the plain JSON dict
+an Airflow task returns; ``from_xcom()`` reads it back where a DAG passes it on. :class:`RunCounts`
+sums a run's results in the library, so DAG files only wire.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+
+class _Result:
+    """``to_xcom``/``from_xcom`` for the dataclasses below (JSON types only: ints, strs, lists, dicts)."""
+
+    def to_xcom(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else dict(value) if isinstance(value, Mapping) \
+                else value
+        return out
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> Self:
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                value = data[f.name]
+                kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class SyncResult(_Result):
+    """``sources_db.sync_sources``: the enabled source ids, and how many sources the file had."""
+
+    source_ids: tuple[str, ...]
+    sources: int
+    new: int
+    disabled: int
+
+
+@dataclass(frozen=True)
+class DiscoverResult(_Result):
+    """``discover_db.discover_source``: documents read and URLs queued for one source."""
+
+    source_id: str
+    documents: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    links: int = 0
+    new_urls: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchBatchResult(_Result):
+    """``fetch_db.fetch_batch``: ``failed`` includes blocked URLs; ``reasons`` counts every error."""
+
+    fetched: int = 0
+    failed: int = 0
+    retry_later: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtractResult(_Result):
+    """``extract_db.extract_pages``: pages read, articles loaded, and why the others gave none."""
+
+    pages: int = 0
+    articles: int = 0
+    new_articles: int = 0
+    no_article: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: ExtractResult) -> ExtractResult:
+        reasons = dict(self.reasons)
+        for reason, count in other.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+        return ExtractResult(self.pages + other.pages, self.articles + other.articles,
+                             self.new_articles + other.new_articles, self.no_article + other.no_article, reasons)
+
+
+@dataclass(frozen=True)
+class DuplicatesResult(_Result):
+    """``dedupe_db.link_exact_duplicates``: links changed now, exact duplicates in total."""
+
+    changed: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class StoriesResult(_Result):
+    """``dedupe_db.assign_stories``. ``spam``: articles flagged by the page rules plus spun copies
+    (an article can count in both)."""
+
+    fingerprinted: int = 0
+    spam: int = 0
+    assigned: int = 0
+    new_stories: int = 0
+    merged_stories: int = 0
+
+
+@dataclass(frozen=True)
+class DedupeResult(_Result):
+    """The ingest DAG's dedupe task: leftover pages extracted, exact duplicates, stories."""
+
+    leftovers: ExtractResult = ExtractResult()
+    duplicates: DuplicatesResult = DuplicatesResult()
+    stories: StoriesResult = StoriesResult()
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"leftovers": self.leftovers.to_xcom(), "duplicates": self.duplicates.to_xcom(),
+                "stories": self.stories.to_xcom()}
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
+        return cls(ExtractResult.from_xcom(data["leftovers"]), DuplicatesResult.from_xcom(data["duplicates"]),
+                   StoriesResult.from_xcom(data["stories"]))
+
+
+@dataclass(frozen=True)
+class ClassifyResult(_Result):
+    """``classify_db.classify_articles``: articles classified, and how many are relevant."""
+
+    classified: int = 0
+    relevant: int = 0
+
+
+def _items(results: Sequence[Any]) -> list[Any]:
+    # Index rather than iterate: iterating an Airflow mapped task's results probes past the end.
+    return [results[i] for i in range(len(results))]
+
+
+@dataclass(frozen=True)
+class RunCounts(_Result):
+    """What one ingest run did, summed from its stages' results (the ``mediamon_articles`` asset extra)."""
+
+    discovered: int = 0
+    not_modified: int = 0
+    fetched: int = 0
+    failed: int = 0
+    extracted: int = 0
+    new_articles: int = 0
+    duplicates: int = 0
+    new_stories: int = 0
+    spam: int = 0
+    relevant: int = 0
+
+    @classmethod
+    def merge(cls, discovered: Sequence[DiscoverResult], fetched: Sequence[FetchBatchResult],
+              extracted: Sequence[ExtractResult], deduped: DedupeResult, classified: ClassifyResult) -> RunCounts:
+        extract_total = sum(_items(extracted), deduped.leftovers)
+        return cls(
+            discovered=sum(d.new_urls for d in discovered),
+            not_modified=sum(d.not_modified for d in discovered),
+            fetched=sum(f.fetched for f in fetched),
+            failed=sum(f.failed for f in fetched),
+            extracted=extract_total.pages,
+            new_articles=extract_total.new_articles,
+            duplicates=deduped.duplicates.duplicates,
+            new_stories=deduped.stories.new_stories,
+            spam=deduped.stories.spam,
+            relevant=classified.relevant,
+        )
+
+    @classmethod
+    def merge_xcom(cls, discovered: Sequence[Mapping[str, Any]], fetched: Sequence[Mapping[str, Any]],
+                   extracted: Sequence[Mapping[str, Any]], deduped: Mapping[str, Any],
+                   classified: Mapping[str, Any]) -> RunCounts:
+        """:meth:`merge` over the XCom dicts of the mapped tasks (Airflow's lazy sequences welcome)."""
+        return cls.merge([DiscoverResult.from_xcom(d) for d in _items(discovered)],
+                         [FetchBatchResult.from_xcom(f) for f in _items(fetched)],
+                         [ExtractResult.from_xcom(e) for e in _items(extracted)],
+                         DedupeResult.from_xcom(deduped), ClassifyResult.from_xcom(classified))

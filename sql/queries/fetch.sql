@@ -1,0 +1,43 @@
+-- Queries of the fetch stage (fetch_db.py): the pending frontier, raw pages, URL states.
+
+-- name: pending_urls
+SELECT u.url_id, u.source_id, u.host
+FROM urls u JOIN sources s USING (source_id)
+WHERE u.status = 'pending' AND s.enabled
+ORDER BY u.source_id, u.host, u.url_id
+
+-- name: urls_to_fetch
+SELECT u.url_id, u.canonical_url, u.source_id, s.settings
+FROM urls u JOIN sources s USING (source_id)
+WHERE u.url_id = ANY(:url_ids) AND u.status = 'pending'
+ORDER BY u.url_id
+
+-- name: commit_without_flush
+-- For this transaction only: COMMIT returns before the WAL reaches disk. A server crash can lose
+-- the last such commits, never half of one; callers use it where redoing the work is harmless.
+SET LOCAL synchronous_commit = off
+
+-- name: save_page
+INSERT INTO pages (url_id, final_url, http_status, headers, content_type, declared_charset,
+                   body_gzip, body_bytes, body_sha256, fetched_at)
+VALUES (:url_id, :final_url, :http_status, CAST(:headers AS jsonb), :content_type, :declared_charset,
+        :body_gzip, :body_bytes, :body_sha256, now())
+ON CONFLICT (url_id) DO UPDATE SET
+    final_url = EXCLUDED.final_url, http_status = EXCLUDED.http_status, headers = EXCLUDED.headers,
+    content_type = EXCLUDED.content_type, declared_charset = EXCLUDED.declared_charset,
+    body_gzip = EXCLUDED.body_gzip, body_bytes = EXCLUDED.body_bytes,
+    body_sha256 = EXCLUDED.body_sha256, fetched_at = now(),
+    extract_status = NULL, extract_reason = NULL, extractor_version = NULL, extracted_at = NULL
+
+-- name: mark_url
+UPDATE urls SET status = :status, reason = :reason, attempts = attempts + 1, last_attempt_at = now(),
+    fetched_at = CASE WHEN :status = 'fetched' THEN now() ELSE fetched_at END
+WHERE url_id = :url_id
+
+-- name: give_up_or_retry_url
+-- A temporary failure leaves the URL pending for a later run, until it has been attempted
+-- :max_attempts times; then it fails for good with its last reason.
+UPDATE urls SET status = CASE WHEN attempts + 1 >= :max_attempts THEN 'failed' ELSE 'pending' END,
+    reason = :reason, attempts = attempts + 1, last_attempt_at = now()
+WHERE url_id = :url_id
+RETURNING status
