@@ -49,6 +49,7 @@ from mediamon.extract.parse import (
     unwrap_layout_tables,
     visible_text,
 )
+from mediamon.outcomes import ExtractReason
 from mediamon.settings import ExtractSettings
 
 __all__ = [
@@ -120,7 +121,7 @@ def extract(
         _extract_into(result, body, url, declared_charset, settings)
     except Exception:  # a broken page must not stop a batch; the reason is recorded on the row
         LOGGER.exception("extraction failed for %s", url)
-        result.text, result.failure_reason = "", "error"
+        result.text, result.failure_reason = "", ExtractReason.ERROR
     return result
 
 
@@ -129,7 +130,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     # 1. Decode.
     if isinstance(body, bytes):
         if not body.strip():
-            result.failure_reason = "empty_body"
+            result.failure_reason = ExtractReason.EMPTY_BODY
             return
         text, result.encoding = decode_html(body, declared_charset, settings.decode_error_tolerance)
         # Without a replacement character, the UTF-8 text is exactly the body's bytes.
@@ -137,13 +138,13 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     else:
         text, utf8_body = body, None
     if not text.strip():
-        result.failure_reason = "empty_body"
+        result.failure_reason = ExtractReason.EMPTY_BODY
         return
 
     # 2. Parse.
     tree = parse_html(text, utf8_body)
     if tree is None:
-        result.failure_reason = "not_html"
+        result.failure_reason = ExtractReason.NOT_HTML
         return
 
     # 3. Metadata, before the layout rewrites below rename elements.
@@ -194,6 +195,6 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
 
     # 9. Verdict.
     if not result.text:
-        result.failure_reason = "no_main_text"
+        result.failure_reason = ExtractReason.NO_MAIN_TEXT
     elif len(result.text) < settings.min_text_chars:
-        result.failure_reason = "too_short"
+        result.failure_reason = ExtractReason.TOO_SHORT
