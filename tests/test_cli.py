@@ -56,3 +56,36 @@ def test_sources_enable_reports_an_unknown_source_but_not_a_missing_query(settin
     monkeypatch.setattr(store, "_query_file", lambda stem: {})  # as if the query file lost its queries
     with pytest.raises(UnknownQuery, match="health.source_exists"):
         cli.main(["sources", "enable", "no-such-source"])
+
+
+TOPIC_FIXTURES = Path(__file__).parent / "fixtures" / "topics" / "regional_cooperation.jsonl"
+
+
+def test_eval_topic_json_gives_parties_beside_regions(capsys):
+    assert cli.main(["eval", "topic", str(TOPIC_FIXTURES), "--json"]) == 0
+    predictions = json.loads(capsys.readouterr().out)["predictions"]
+    # 长三角毗邻区 meeting held in 衢州: the four cities that signed are the parties.
+    assert set(predictions["seed-000-zh"]["parties"]) == {"330800", "341000", "350700", "361100"}
+    for prediction in predictions.values():
+        assert set(prediction["parties"]) <= set(prediction["regions"])
+        assert prediction["label"] or prediction["parties"] == []
+
+
+def test_eval_topic_fit_prints_the_model_and_writes_only_when_asked(tmp_path, monkeypatch, capsys):
+    topics_dir = tmp_path / "topics"
+    topics_dir.mkdir()
+    topic_file = topics_dir / "regional_cooperation.yaml"
+    original = (Path(cli.__file__).resolve().parents[2] / "seeds" / "topics" / "regional_cooperation.yaml").read_text(
+        encoding="utf-8")
+    topic_file.write_text(original, encoding="utf-8")
+    monkeypatch.setenv("MEDIAMON_TOPICS", str(topics_dir))
+
+    assert cli.main(["eval", "topic", str(TOPIC_FIXTURES), "--fit"]) == 0
+    block = capsys.readouterr().out
+    assert block.startswith("model:\n") and "stratified 5-fold CV on 19 articles" in block
+    assert topic_file.read_text(encoding="utf-8") == original
+
+    assert cli.main(["eval", "topic", str(TOPIC_FIXTURES), "--fit", "--write"]) == 0
+    written = topic_file.read_text(encoding="utf-8")
+    assert block in written and written != original
+    assert written.count("\nmodel:\n") == 1 and "\nclusters:\n" in written

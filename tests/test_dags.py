@@ -70,6 +70,7 @@ def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, d
     from airflow.utils.state import DagRunState
 
     from mediamon import pipeline, store
+    from mediamon.topics import load_topic
 
     monkeypatch.setenv("MEDIAMON_DATABASE_URL", demo_settings.database_url)
     monkeypatch.setenv("MEDIAMON_SOURCES", str(demo_settings.sources_file))
@@ -78,6 +79,8 @@ def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, d
     with store.transaction(demo_settings) as conn:
         conn.exec_driver_sql("UPDATE pages SET extractor_version = 'old'")
         conn.exec_driver_sql("UPDATE articles SET text = 'stale', extractor_version = 'old'")
+        # History classified by an older topic version is classified again by the current one.
+        conn.exec_driver_sql("UPDATE article_topics SET topic_version = 'old'")
         fetched_at = conn.exec_driver_sql("SELECT max(fetched_at) FROM pages").scalar()
 
     dag = DagBag(dag_folder=str(DAGS)).get_dag("mediamon_reprocess")
@@ -88,4 +91,6 @@ def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, d
         versions = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT extractor_version FROM articles")}
         stale = conn.exec_driver_sql("SELECT count(*) FROM articles WHERE text = 'stale'").scalar()
         assert conn.exec_driver_sql("SELECT max(fetched_at) FROM pages").scalar() == fetched_at
+        topic_versions = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT topic_version FROM article_topics")}
     assert versions == {demo_settings.extract.version} and stale == 0
+    assert topic_versions == {load_topic(demo_settings.topics_dir / "regional_cooperation.yaml").version}

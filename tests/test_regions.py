@@ -102,3 +102,15 @@ def test_normalize_code_lifts_to_prefecture_or_province():
     assert regions.normalize_code("320583", "province") == "320000"
     assert regions.normalize_code("310118", "prefecture") == "310000"
     assert regions.normalize_code("330000", "prefecture") == "330000"
+
+
+def test_a_run_that_ends_a_persons_name_is_not_places():
+    # 王沪宁: the run 沪宁 (Shanghai-Nanjing) inside a name, followed by a verb of attending.
+    assert names("全国政协主席王沪宁出席并讲话。") == []
+    # The same run before anything else still names places.
+    assert "上海市" in names("沪宁高铁通车后,两地往来更方便。")
+
+
+def test_an_idiom_is_not_a_city():
+    assert names("确保社会长治久安。") == []
+    assert names("山西长治市与晋城市签署合作协议。") == ["山西省", "长治市", "晋城市"]

@@ -53,7 +53,8 @@ def classify_articles(settings: Settings) -> ClassifyResult:
 
 
 def save_classifications(settings: Settings, topic_id: str, results: list[tuple[int, topics.TopicResult]]) -> None:
-    """Replace the results of these articles for this topic: scores, regions and region pairs."""
+    """Replace the results of these articles for this topic: scores, regions with their roles, and the
+    pairs of parties."""
     article_ids = [article_id for article_id, _ in results]
     with store.transaction(settings) as conn:
         store.execute_many_values(conn, "classify.upsert_article_topics", [
@@ -62,7 +63,7 @@ def save_classifications(settings: Settings, topic_id: str, results: list[tuple[
             for article_id, r in results])
         store.execute(conn, "classify.delete_article_regions", {"topic_id": topic_id, "article_ids": article_ids})
         store.execute(conn, "classify.delete_article_region_pairs", {"topic_id": topic_id, "article_ids": article_ids})
-        region_rows = [(article_id, topic_id, m.code, m.surface, m.count) for article_id, r in results
+        region_rows = [(article_id, topic_id, m.code, m.surface, m.count, m.role) for article_id, r in results
                        for m in r.regions]
         pair_rows = [(article_id, topic_id, *sorted(pair)) for article_id, r in results for pair in r.region_pairs
                      if pair[0] != pair[1]]

@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     eval_topic.add_argument("file", type=Path)
     eval_topic.add_argument("--topic", default="regional_cooperation", help="topic id (a file in the topics dir)")
     eval_topic.add_argument("--json", action="store_true")
+    eval_topic.add_argument("--fit", action="store_true",
+                            help="fit the topic's model on FILE, print its cross-validated figures and weights")
+    eval_topic.add_argument("--write", action="store_true", help="with --fit: write the weights into the topic file")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -210,7 +213,22 @@ def _eval(args, settings: Settings) -> int:
         from mediamon.evaluation.topics import evaluate_topics, format_topics_report
         from mediamon.topics import load_topic
 
-        topic = load_topic(settings.topics_dir / f"{args.topic}.yaml")
+        topic_path = settings.topics_dir / f"{args.topic}.yaml"
+        topic = load_topic(topic_path)
+        if args.fit:
+            from mediamon.evaluation.topic_fit import fit_topic, model_yaml, write_model
+
+            fitted = fit_topic(args.file, topic)
+            block = model_yaml(fitted, args.file.name)
+            if args.json:
+                print(json.dumps(fitted, ensure_ascii=False))
+            else:
+                print(block, end="")
+            if args.write:
+                write_model(topic_path, block)
+                print(f"written to {topic_path}; bump its version so mediamon_reprocess re-classifies history",
+                      file=sys.stderr)
+            return 0
         result = evaluate_topics(args.file, topic)
         if args.json:
             print(json.dumps({k: result[k] for k in ("predictions", "precision", "recall", "f1")},

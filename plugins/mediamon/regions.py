@@ -56,14 +56,16 @@ _SINGLE_ABBREVIATION = re.compile(
 # 援疆, 援藏, 援青: the pair-up assistance idiom names the province in one character.
 _AID_ABBREVIATION = re.compile("(?<=援)([疆藏青])")
 _ABBREVIATION_RUN = re.compile("[" + "".join(PROVINCE_ABBREVIATIONS) + "]{2,}")
-# 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices.
-_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场)")
+# 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices;
+# "王沪宁出席并讲话": a run followed by a verb of speaking or attending ends a person's name.
+_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|出席|讲话|表示|指出|强调|主持|会见|同志)")
 
 # Prefecture short forms that are everyday words or famous non-place names (中山 = Sun Yat-sen,
 # 朝阳 = morning sun, 大同 = great harmony, 白银 = silver, 安康 = well-being, 阿里 = Alibaba, 日照 =
-# sunshine, 北海 = the Beijing park, 天门 = heaven's gate, 红河 = red river, 大理 = 大理石 marble).
+# sunshine, 北海 = the Beijing park, 天门 = heaven's gate, 红河 = red river, 大理 = 大理石 marble, 长治 =
+# 长治久安 lasting stability, a set phrase of political news).
 COMMON_WORD_SHORT_FORMS = frozenset("中山 朝阳 大同 白银 安康 阿里 日照 北海 天门 红河 大理 海东 通化 兴安 白山 "
-                                    "吉安 永安 太平 和平 新华 长安 城中 市中".split())
+                                    "吉安 永安 太平 和平 新华 长安 城中 市中 长治".split())
 
 _STREET_AFTER = re.compile(r"^[东西南北中]?(?:路|街|巷|大街|大道|胡同|里弄)")
 _MOUNTAIN_AFTER = re.compile(r"^(?:风景区|景区|山顶|山上|山下|山脚|脚下|之巅|主峰|峰|云海|日出|索道|山路|山区|山脉)")
@@ -87,13 +89,18 @@ class Region:
 
 @dataclass
 class RegionMention:
-    """A region found in a text: ``surface`` is the first form seen, ``count`` how often any form was seen."""
+    """A region found in a text: ``surface`` is the first form seen, ``count`` how often any form was seen.
+
+    ``role`` is set by topic classification: "party" when the region takes part in the cooperation the
+    article is about, "mentioned" otherwise (and for every region of an article that is not relevant).
+    """
     code: str
     name: str
     level: str
     parent_code: str
     surface: str
     count: int
+    role: str = "mentioned"
 
     def to_json_dict(self) -> dict:
         return asdict(self)

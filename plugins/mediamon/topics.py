@@ -1,9 +1,12 @@
 """Topics as data: load a topic YAML file and classify an article against it.
 
 A topic file (see ``seeds/topics/regional_cooperation.yaml``) holds weighted Chinese and English terms,
-negative terms, conditions on the regions and clusters named, a threshold, a version, cooperation types
-with their cue terms, words that mark a 《…》 title as an agreement, and named clusters with their member
-regions. :func:`classify` turns an article into a :class:`TopicResult` whose ``evidence`` says why.
+negative terms, conditions on the regions and clusters named, the fitted relevance ``model`` (a weight,
+mean and scale per feature of :data:`FEATURES`, and an intercept), a threshold on its probability, a
+version, cooperation types with their cue terms, words that mark a 《…》 title as an agreement, and named
+clusters with their member regions. :func:`classify` turns an article into a :class:`TopicResult` whose
+``evidence`` says why (each feature's value and contribution) and whose regions carry a role, ``party`` or
+``mentioned`` (:mod:`mediamon.parties`). The model is fitted by :mod:`mediamon.evaluation.topic_fit`.
 
 All term matching uses Aho-Corasick automata (``pyahocorasick``) over the normalized text, and region
 matching the shared gazetteer of :mod:`mediamon.regions`, so one article costs about a millisecond.
@@ -23,6 +26,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from mediamon import parties
 from mediamon.errors import ConfigError
 from mediamon.regions import Gazetteer, RegionMention, gazetteer
 from mediamon.settings import TopicSettings
@@ -30,8 +34,9 @@ from mediamon.text import DATELINE, SENTENCE_BOUNDARY, nfkc_simplified
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TITLE_IN_BRACKETS = re.compile(r"《([^《》\n]{2,80})》")
-# A region that starts an organisation's name (上海汽车集团, 南京大学) is not a party to cooperation.
-_ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院)")
+# A region that starts an organisation's name (上海汽车集团, 南京大学, 上海合作组织) is not a party to
+# cooperation. (组织 alone is also a verb: 杭州市组织召开 ...)
+_ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院|合作组织)")
 _EVIDENCE_CHARS = 300
 _MIN_SENTENCE_CHARS = 10
 
@@ -100,11 +105,11 @@ class Topic:
     version: str
     name: str
     threshold: float
-    title_bonus: float
-    sentence_bonus: float
-    cluster_weight: float
-    min_coverage: float
-    max_trigger_sentences: int
+    intercept: float
+    # Feature name -> (weight, mean, scale): the contribution is weight * (value - mean) / scale.
+    model: dict[str, tuple[float, float, float]]
+    # How the model was fitted and its cross-validated figures (written by the fit, read by people).
+    model_fit: dict
     terms: dict[str, float]
     negative_terms: dict[str, float]
     conditions: tuple[Condition, ...]
@@ -152,11 +157,11 @@ class TopicResult:
 
 # --------------------------------------------------------------------------------------------- loading
 
-_TOP_FIELDS = {"id", "version", "name", "threshold", "title_bonus", "sentence_bonus", "cluster_weight",
-               "min_coverage",
-               "max_trigger_sentences", "terms", "negative_terms", "conditions", "cooperation_types",
-               "agreement_keywords", "clusters"}
+_TOP_FIELDS = {"id", "version", "name", "threshold", "model", "terms", "negative_terms", "conditions",
+               "cooperation_types", "agreement_keywords", "clusters"}
 _REQUIRED = ("id", "version", "threshold", "terms")
+_MODEL_FIELDS = {"intercept", "features", "fit"}
+_FEATURE_FIELDS = {"weight", "mean", "scale"}
 _LANGS = {"zh", "en"}
 _CONDITION_FIELDS = {"min_regions", "min_clusters", "types_any"}
 _CLUSTER_FIELDS = {"aliases", "members"}
@@ -212,6 +217,26 @@ class _TopicReader:
             for term, (_, weight_node) in self.mapping(lang_node, None, where).items():
                 terms[term] = float(self.value(weight_node, (int, float), term, where))
         return terms
+
+    def model(self, node: yaml.Node) -> tuple[float, dict[str, tuple[float, float, float]], dict]:
+        """``model: {intercept, features: {name: {weight, mean, scale}}, fit}``; features must be known."""
+        entries = self.mapping(node, _MODEL_FIELDS, "model")
+        fit = self.value(entries["fit"][1], dict, "fit", "model") if "fit" in entries else {}
+        intercept = float(self.value(entries["intercept"][1], (int, float), "intercept", "model")) \
+            if "intercept" in entries else 0.0
+        features = {}
+        if "features" in entries:
+            for name, (key_node, feature_node) in self.mapping(entries["features"][1], None, "model").items():
+                if name not in FEATURES:
+                    raise self.error(key_node, f"unknown feature (known: {', '.join(FEATURES)})", name,
+                                     "model.features")
+                where = f"model.features.{name}"
+                values = {key: float(self.value(value_node, (int, float), key, where))
+                          for key, (_, value_node) in self.mapping(feature_node, _FEATURE_FIELDS, where).items()}
+                if values.get("scale", 1.0) <= 0:
+                    raise self.error(feature_node, "scale must be positive", "scale", where)
+                features[name] = (values.get("weight", 0.0), values.get("mean", 0.0), values.get("scale", 1.0))
+        return intercept, features, fit
 
     def conditions(self, node: yaml.Node, type_names: set[str]) -> tuple[Condition, ...]:
         if not isinstance(node, yaml.SequenceNode):
@@ -271,16 +296,15 @@ class _TopicReader:
             return self.value(top[name][1], kind, name) if name in top else default
 
         types = self.cooperation_types(top["cooperation_types"][1]) if "cooperation_types" in top else {}
+        intercept, model, model_fit = self.model(top["model"][1]) if "model" in top else (0.0, {}, {})
         return Topic(
             id=get("id", str, None),
             version=str(get("version", (str, int), None)),
             name=get("name", str, ""),
             threshold=float(get("threshold", (int, float), None)),
-            title_bonus=float(get("title_bonus", (int, float), 1.0)),
-            sentence_bonus=float(get("sentence_bonus", (int, float), 2.0)),
-            cluster_weight=float(get("cluster_weight", (int, float), 0.0)),
-            min_coverage=float(get("min_coverage", (int, float), 0.0)),
-            max_trigger_sentences=get("max_trigger_sentences", int, 4),
+            intercept=intercept,
+            model=model,
+            model_fit=model_fit,
             terms=self.weighted_terms(top["terms"][1], "terms"),
             negative_terms=(self.weighted_terms(top["negative_terms"][1], "negative_terms")
                             if "negative_terms" in top else {}),
@@ -363,16 +387,84 @@ def _damped(weight: float, count: int) -> float:
     return weight * (1 + math.log(count))
 
 
+# The features the fitted model weighs, in the order of the topic file's ``model.features``. Each is a
+# mechanism (how much cooperation vocabulary, how many sides, how much of the text speaks of it), never a
+# phrase of a particular article, and each is bounded (log-damped or capped) so no single article with a
+# runaway count can pull the fit. ``classify`` computes them all; the topic file says which ones count.
+FEATURES = ("term_weight", "title_term_weight", "clusters", "title_sides", "parties", "trigger_sentences",
+            "trigger_share", "coverage", "sides_in_one_sentence", "cooperation_types", "agreements",
+            "pair_or_sister", "conditions", "negative_weight")
+_CAP_PARTIES = 6
+_CAP_TRIGGERS = 8
+_CAP_TYPES = 5
+_CAP_AGREEMENTS = 3
+
+
 def classify(topic: Topic, title: str, text: str, settings: TopicSettings | None = None) -> TopicResult:
-    """Score ``title`` + ``text`` against ``topic`` and extract regions, pairs, types and agreements.
+    """Score ``title`` + ``text`` against ``topic`` and extract regions, parties, pairs, types and agreements.
 
     No language is needed: Chinese (Simplified or Traditional) and English terms and region names
     are all matched in every text, so a translation can be passed as text.
+    The score is the fitted model's probability that the article is relevant; ``evidence["features"]``
+    holds each feature's value and its contribution to the log-odds.
     """
     settings = settings or TopicSettings()
     article = _Article(topic, title, text, settings)
     regions = article.gazetteer
+    signals = _signals(topic, article, settings)
+    features = signals.features
+    contributions = {name: round(weight * (features[name] - mean) / scale, 4)
+                     for name, (weight, mean, scale) in topic.model.items()}
+    log_odds = topic.intercept + sum(contributions.values())
+    probability = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, log_odds))))
+    relevant = probability >= topic.threshold
 
+    party_codes = _party_codes(article, signals.by_sentence, settings) if relevant else set()
+    mentions = regions.mentions(article.spans)
+    for mention in mentions:
+        mention.role = "party" if mention.code in party_codes else "mentioned"
+    evidence = {
+        **signals.evidence,
+        "features": {name: {"value": round(features[name], 4), "contribution": contributions[name]}
+                     for name in topic.model},
+        "intercept": topic.intercept,
+        "log_odds": round(log_odds, 4),
+        "threshold": topic.threshold,
+        "party_regions": sorted(party_codes),
+    }
+    pairs = _region_pairs(party_codes, regions, settings) if relevant else []
+    return TopicResult(topic.id, topic.version, round(probability, 4), relevant, evidence,
+                       mentions, pairs, _cooperation_types(topic, article), signals.agreements)
+
+
+def article_features(topic: Topic, title: str, text: str, settings: TopicSettings | None = None) -> dict:
+    """Every feature of :data:`FEATURES` for one article, before any weighting (what the fit learns from)."""
+    settings = settings or TopicSettings()
+    return _signals(topic, _Article(topic, title, text, settings), settings).features
+
+
+def _party_codes(article: _Article, by_sentence: dict, settings: TopicSettings) -> set[str]:
+    """The regions taking part in the cooperation (see :mod:`mediamon.parties` for the rules)."""
+    side_sentences = {index for index, found in by_sentence.items()
+                      if (found["terms"] or found["types"])
+                      and (len(_parties(found["codes"], article.gazetteer, settings.pair_level)) >= 2
+                           or found["clusters"] or found["types"] & {"pair_assistance", "sister_city"})}
+    names = [(start, start + len(alias)) for start, alias, _ in article.clusters]
+    return parties.party_codes(article.text, article.party_spans, names, side_sentences, article.sentence_starts)
+
+
+@dataclass
+class _Signals:
+    """What an article says about a topic: the evidence an analyst reads and the model's features."""
+    evidence: dict
+    features: dict[str, float]
+    by_sentence: dict[int, dict[str, set]]
+    agreements: list[str]
+
+
+def _signals(topic: Topic, article: _Article, settings: TopicSettings) -> _Signals:
+    """Terms, regions, clusters and cues per sentence, summed up as evidence and as features."""
+    regions = article.gazetteer
     term_counts = Counter(term for _, term, _ in article.terms)
     negative_counts = Counter(term for _, term, _ in article.negatives)
     cluster_counts = Counter(cluster.name for _, _, cluster in article.clusters)
@@ -397,36 +489,44 @@ def classify(topic: Topic, title: str, text: str, settings: TopicSettings | None
         for type_name in type_names:
             note(start, "types", type_name)
 
-    def sentence_parties(found: dict[str, set]) -> set[str]:
-        return _parties(found["codes"], regions, settings.pair_level)
+    def sides(found: dict[str, set]) -> int:
+        """How many sides a sentence names: regions (lifted, 浙江 + 衢州 is one side) and clusters."""
+        return len(_parties(found["codes"], regions, settings.pair_level)) + len(found["clusters"])
 
     # A trigger sentence holds a term and names the sides: two regions, a cluster, a pair-up (always
     # between Chinese regions) or one region with its sister cities.
     triggers = [index for index, found in sorted(by_sentence.items())
-                if found["terms"] and (len(sentence_parties(found)) >= 2 or found["clusters"]
+                if found["terms"] and (sides(found) >= 2 or found["clusters"]
                                        or "pair_assistance" in found["types"]
-                                       or (sentence_parties(found) and "sister_city" in found["types"]))]
-    score = (sum(_damped(topic.terms[t], c) for t, c in term_counts.items())
-             + topic.title_bonus * sum(topic.terms[t] for t in title_terms)
-             + sum(_damped(topic.cluster_weight, c) for c in cluster_counts.values())
-             + topic.title_bonus * topic.cluster_weight * len(title_clusters)
-             + topic.sentence_bonus * min(len(triggers), topic.max_trigger_sentences)
-             - sum(_damped(topic.negative_terms[t], c) for t, c in negative_counts.items()))
-
+                                       or (found["codes"] and "sister_city" in found["types"]))]
     parties = _parties({span.code for span in article.party_spans}, regions, settings.pair_level)
-    cluster_names = list(cluster_counts)
-    types = _cooperation_types(topic, article)
-    type_names = {entry["type"] for entry in types}
+    types = {type_name for _, _, type_names in article.cues for type_name in type_names}
     conditions_met = [index for index, condition in enumerate(topic.conditions)
-                      if condition.holds(len(parties), len(cluster_names), type_names)]
-    # Coverage: the share of sentences that speak of the topic. A long article that mentions it in
-    # passing (a city's GDP ranking quoting a cluster plan once) is not about it.
+                      if condition.holds(len(parties), len(cluster_counts), types)]
     # Short lines (captions, bylines, menu items) are not sentences that could speak of anything.
-    sentences = sum(1 for sentence in article.sentences if len(sentence) >= _MIN_SENTENCE_CHARS)
-    coverage = len([index for index, found in by_sentence.items() if found["terms"] or found["clusters"]])
-    coverage = coverage / max(sentences, 1)
-    relevant = score >= topic.threshold and bool(conditions_met) and coverage >= topic.min_coverage
-
+    sentences = max(1, sum(1 for sentence in article.sentences if len(sentence) >= _MIN_SENTENCE_CHARS))
+    covered = sum(1 for found in by_sentence.values() if found["terms"] or found["clusters"])
+    title_found = by_sentence.get(0, {}) if article.title_end else {}
+    term_weight = sum(_damped(topic.terms[t], c) for t, c in term_counts.items())
+    negative_weight = sum(_damped(topic.negative_terms[t], c) for t, c in negative_counts.items())
+    agreements = _agreements(topic, article.text)
+    features = {
+        "term_weight": math.log1p(term_weight),
+        "title_term_weight": math.log1p(sum(topic.terms[t] for t in title_terms)),
+        "clusters": math.log1p(sum(1 + math.log(c) for c in cluster_counts.values())),
+        "title_sides": float(bool(title_found) and (sides(title_found) >= 2 or bool(title_clusters))),
+        "parties": math.log1p(min(len(parties), _CAP_PARTIES)),
+        "trigger_sentences": math.log1p(min(len(triggers), _CAP_TRIGGERS)),
+        "trigger_share": min(1.0, len(triggers) / sentences),
+        "coverage": min(1.0, covered / sentences),
+        "sides_in_one_sentence": float(min(3, max((sides(found) for found in by_sentence.values()
+                                                   if found["terms"]), default=0))),
+        "cooperation_types": float(min(len(types), _CAP_TYPES)),
+        "agreements": float(min(len(agreements), _CAP_AGREEMENTS)),
+        "pair_or_sister": float("pair_assistance" in types or ("sister_city" in types and bool(parties))),
+        "conditions": float(bool(conditions_met)),
+        "negative_weight": math.log1p(negative_weight),
+    }
     best = max(triggers or by_sentence or [0],
                key=lambda index: sum(topic.terms[t] for t in by_sentence.get(index, {}).get("terms", ())))
     evidence = {
@@ -434,36 +534,19 @@ def classify(topic: Topic, title: str, text: str, settings: TopicSettings | None
                           for t, c in sorted(term_counts.items())},
         "negative_terms": {t: {"weight": topic.negative_terms[t], "count": c}
                            for t, c in sorted(negative_counts.items())},
-        "clusters": cluster_names,
+        "clusters": list(cluster_counts),
         "parties": sorted(parties),
         "trigger_sentence_count": len(triggers),
-        "coverage": round(coverage, 3),
+        "coverage": round(covered / sentences, 3),
         "trigger_sentence": article.sentences[best][:_EVIDENCE_CHARS],
         "conditions_met": conditions_met,
-        "threshold": topic.threshold,
     }
-    pairs = _region_pairs(topic, article, triggers, by_sentence, settings) if relevant else []
-    return TopicResult(topic.id, topic.version, round(score, 3), relevant, evidence,
-                       regions.mentions(article.spans), pairs, types, _agreements(topic, article.text))
+    return _Signals(evidence, features, by_sentence, agreements)
 
 
-def _region_pairs(topic: Topic, article: _Article, triggers: list[int], by_sentence: dict,
-                  settings: TopicSettings) -> list[tuple[str, str]]:
-    """Pairs among the regions named in trigger sentences (the whole article when there are none).
-
-    Cluster members are added only when fewer than two regions are named outright, so a story about two
-    cities inside 粤港澳大湾区 links those two cities and not all eleven members.
-    """
-    regions = article.gazetteer
-    sentences = triggers or list(by_sentence)
-    codes = set().union(*(by_sentence[index]["codes"] for index in sentences)) if sentences else set()
-    parties = _parties(codes, regions, settings.pair_level)
-    if len(parties) < 2:
-        named = set().union(*(by_sentence[index]["clusters"] for index in sentences)) if sentences else set()
-        members = {code for cluster in topic.clusters if cluster.name in named
-                   for code in cluster.member_codes}
-        parties = _parties(codes | members, regions, settings.pair_level)
-    return sorted(itertools.combinations(sorted(parties), 2))
+def _region_pairs(party_codes: set[str], regions: Gazetteer, settings: TopicSettings) -> list[tuple[str, str]]:
+    """Pairs among the parties, lifted to ``settings.pair_level`` (浙江 with its own 衢州 is one side)."""
+    return sorted(itertools.combinations(sorted(_parties(party_codes, regions, settings.pair_level)), 2))
 
 
 def _cooperation_types(topic: Topic, article: _Article) -> list[dict]:

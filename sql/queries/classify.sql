@@ -38,7 +38,7 @@ DELETE FROM article_regions WHERE topic_id = :topic_id AND article_id = ANY(:art
 DELETE FROM article_region_pairs WHERE topic_id = :topic_id AND article_id = ANY(:article_ids)
 
 -- name: insert_article_regions
-INSERT INTO article_regions (article_id, topic_id, region_code, surface, mentions) VALUES %s
+INSERT INTO article_regions (article_id, topic_id, region_code, surface, mentions, role) VALUES %s
 ON CONFLICT DO NOTHING
 
 -- name: insert_article_region_pairs

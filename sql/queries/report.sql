@@ -47,13 +47,15 @@ LEFT JOIN stories st ON st.story_id = a.story_id
 ORDER BY a.story_key, a.article_id
 
 -- name: article_regions
+-- The parties of each article: places merely mentioned (venues, datelines, statistics) are not activity.
 SELECT ar.article_id, ar.region_code::text AS code, g.name, ar.mentions
 FROM article_regions ar
 JOIN regions g ON g.code = ar.region_code
-WHERE ar.topic_id = :topic_id AND ar.article_id = ANY(:article_ids)
+WHERE ar.topic_id = :topic_id AND ar.article_id = ANY(:article_ids) AND ar.role = 'party'
 ORDER BY ar.article_id, ar.mentions DESC, ar.region_code
 
 -- name: region_pairs
+-- Pairs of parties (the classifier builds pairs from parties only): the edges of the network.
 SELECT p.article_id, p.region_a::text AS region_a, ga.name AS region_a_name,
        p.region_b::text AS region_b, gb.name AS region_b_name
 FROM article_region_pairs p

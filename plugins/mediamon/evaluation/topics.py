@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from mediamon.regions import gazetteer
 from mediamon.topics import Topic, classify
 
 
@@ -11,9 +13,10 @@ def evaluate_topics(jsonl_path: str | Path, topic: Topic) -> dict:
     """Classify every line of ``jsonl_path`` and compare with its ``label`` (1 relevant, 0 not).
 
     Returns ``precision``, ``recall``, ``f1``, the counts, ``predictions`` ``{id: {label, score,
-    regions}}`` (``regions`` as gazetteer codes) and ``misclassified`` ``{id: {expected, score, title,
-    evidence}}``. Precision is 1.0 when nothing is predicted relevant, recall 1.0 when nothing is
-    labelled relevant, so an empty side never divides by zero.
+    regions, parties}}`` (``regions`` as gazetteer codes, ``parties`` those of them taking part) and
+    ``misclassified`` ``{id: {expected, score, title, evidence}}``. Precision is 1.0 when nothing is
+    predicted relevant, recall 1.0 when nothing is labelled relevant, so an empty side never divides
+    by zero.
     """
     predictions, misclassified = {}, {}
     true_pos = false_pos = false_neg = 0
@@ -25,7 +28,8 @@ def evaluate_topics(jsonl_path: str | Path, topic: Topic) -> dict:
             result = classify(topic, row.get("title", ""), row.get("text", ""))
             label, expected = int(result.relevant), int(row["label"])
             predictions[row["id"]] = {"label": label, "score": result.score,
-                                      "regions": [mention.code for mention in result.regions]}
+                                      "regions": [mention.code for mention in result.regions],
+                                      "parties": [m.code for m in result.regions if m.role == "party"]}
             true_pos += label and expected
             false_pos += label and not expected
             false_neg += expected and not label
@@ -57,5 +61,60 @@ def format_topics_report(result: dict) -> str:
                   f"    parties: {', '.join(evidence['parties']) or '-'}; "
                   f"clusters: {', '.join(evidence['clusters']) or '-'}; "
                   f"conditions met: {evidence['conditions_met'] or '-'}",
-                  f"    sentence: {evidence['trigger_sentence'][:120]}"]
+                  f"    sentence: {evidence['trigger_sentence'][:120]}",
+                  f"    log-odds {evidence['log_odds']:+.2f}: " + ", ".join(
+                      f"{name} {entry['contribution']:+.2f}" for name, entry in sorted(
+                          evidence["features"].items(), key=lambda item: -abs(item[1]["contribution"]))[:4])]
     return "\n".join(lines)
+
+
+def evaluate_parties(labels_path: str | Path, texts: dict[str, tuple[str, str]], topic: Topic,
+                     split: str | None = None) -> dict:
+    """Precision and recall of the regions marked ``party`` against labelled parties.
+
+    ``labels_path`` holds ``{"id", "split", "codes"}`` per line (the labelled parties as GB/T codes);
+    ``texts`` maps an id to its ``(title, text)``; labels without a text are skipped. Roles are scored
+    as if each article were relevant, so a relevance miss does not hide a party miss. ``strict`` needs
+    the same code; ``lenient`` also accepts a region above or below a labelled one (广州市 for 南沙区).
+    ``listed_precision`` is the share of all regions found that are parties: the precision of marking
+    every region a party, as before roles existed.
+    """
+    regions = gazetteer()
+    as_relevant = replace(topic, threshold=0.0)
+
+    def related(one: str, other: str) -> bool:
+        return one == other or one in regions.ancestors(other) or other in regions.ancestors(one)
+
+    counts = dict.fromkeys(("articles", "marked", "labelled", "hits", "lenient_hits",
+                            "lenient_found", "listed", "listed_hits"), 0)
+    errors = {}
+    with Path(labels_path).open(encoding="utf-8") as lines:
+        for line in lines:
+            label = json.loads(line)
+            if (split and label["split"] != split) or label["id"] not in texts:
+                continue
+            result = classify(as_relevant, *texts[label["id"]])
+            listed = {mention.code for mention in result.regions}
+            marked = {mention.code for mention in result.regions if mention.role == "party"}
+            gold = set(label["codes"])
+            counts["articles"] += 1
+            counts["marked"] += len(marked)
+            counts["labelled"] += len(gold)
+            counts["hits"] += len(marked & gold)
+            counts["lenient_hits"] += sum(any(related(code, g) for g in gold) for code in marked)
+            counts["lenient_found"] += sum(any(related(g, code) for code in marked) for g in gold)
+            counts["listed"] += len(listed)
+            counts["listed_hits"] += len(listed & gold)
+            if marked != gold:
+                errors[label["id"]] = {"marked_not_labelled": sorted(marked - gold),
+                                       "labelled_not_marked": sorted(gold - marked)}
+
+    def ratio(part: int, whole: int) -> float:
+        return round(part / whole, 3) if whole else 1.0
+
+    return {**counts, "precision": ratio(counts["hits"], counts["marked"]),
+            "recall": ratio(counts["hits"], counts["labelled"]),
+            "lenient_precision": ratio(counts["lenient_hits"], counts["marked"]),
+            "lenient_recall": ratio(counts["lenient_found"], counts["labelled"]),
+            "listed_precision": ratio(counts["listed_hits"], counts["listed"]),
+            "listed_recall": ratio(counts["listed_hits"], counts["labelled"]), "errors": errors}
