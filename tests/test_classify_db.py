@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mediamon import pipeline, store, topics
+from mediamon import classify_db, pipeline, store, topics
 from mediamon.regions import gazetteer
 
 VENUE_TEXT = ("长三角生态环境联防联治联席会议在浙江湖州召开。会上,上海市与江苏省签署跨界水体联保合作协议,"
@@ -40,7 +40,7 @@ def test_new_topic_version_reclassifies_history_with_roles(ingested):
                   "VALUES (:id, 'regional_cooperation', '310000', '330500') ON CONFLICT DO NOTHING",
         {"id": article_id})
 
-    assert pipeline.classify_articles(ingested)["classified"] >= 10
+    assert classify_db.classify_articles(ingested).classified >= 10
 
     assert {r[0] for r in sql(ingested, "SELECT DISTINCT topic_version FROM article_topics")} == {
         current_version(ingested)}
