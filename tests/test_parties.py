@@ -72,6 +72,55 @@ def test_statistics_sentence_and_dateline_are_mentioned(topic):
     assert parties == {"杭州市", "湖州市"} and {"北京市", "苏州市"} <= mentioned
 
 
+def test_a_province_qualifying_its_own_city_is_not_a_separate_party(topic):
+    text = ("浙江衢州与福建南平签署山海协作合作协议,两市将共建产业合作园区,推进交通互联互通。"
+            "衢州与南平还将建立联席会议制度,定期会商合作事项。")
+    parties, mentioned, result = roles(topic, text, "衢州南平签署合作协议")
+    assert parties == {"衢州市", "南平市"} and {"浙江省", "福建省"} <= mentioned
+    assert result.region_pairs == [("330800", "350700")]
+
+
+def test_a_province_named_as_a_side_in_its_own_right_stays_a_party(topic):
+    text = ("沪苏浙三地签署生态环境联保合作协议,共同推进太浦河水质协同治理。"
+            "上海青浦、江苏苏州、浙江嘉兴三地将建立联合执法机制。")
+    parties, _, _ = roles(topic, text, "沪苏浙签署合作协议")
+    assert {"上海市", "江苏省", "浙江省", "青浦区", "苏州市", "嘉兴市"} <= parties
+
+
+def test_places_listed_with_a_party_share_its_role_in_short_lists_only(topic):
+    text = ("东西部协作持续深化。浙江省与贵州省签署东西部协作协议,双方将共建产业园区。"
+            "当年10月,浙江的茶苗陆续运抵贵州、湖南、四川的30多个村。"
+            "统计显示,贵州、云南、广西、湖南、四川、重庆六地游客均有增长。")
+    parties, mentioned, _ = roles(topic, text, "浙江贵州深化东西部协作")
+    assert parties == {"浙江省", "贵州省", "湖南省", "四川省"}
+    assert {"云南省", "广西壮族自治区", "重庆市"} <= mentioned
+
+
+def test_the_regions_leading_a_semicolon_series_share_a_partys_role(topic):
+    text = ("各援疆省市精准建设产业援疆项目。广东省引进名优火龙果品种;山东省援建高标准现代蔬菜产业园;"
+            "浙江省借鉴美丽乡村建设经验,打造农文旅项目。今年,新疆的游客人数明显增长。")
+    parties, _, _ = roles(topic, text, "产业援疆硕果累累")
+    assert {"广东省", "山东省", "浙江省"} <= parties
+
+
+def test_a_given_name_made_of_abbreviations_is_not_a_region(topic):
+    text = ("第九次全国对口支援新疆工作会议召开,北京、上海、广东等19个援疆省市要深化对口支援。"
+            "王沪宁还到伊犁调研,看望援疆干部。王沪宁等会见了受表彰的援疆干部代表。")
+    parties, _, result = roles(topic, text, "全国对口支援新疆工作会议召开")
+    assert {"北京市", "上海市", "广东省", "新疆维吾尔自治区"} <= parties
+    assert "宁夏回族自治区" not in {m.name for m in result.regions}
+
+
+def test_english_venues_visits_and_qualifiers_are_mentioned(topic):
+    text = ("Guangdong, Hong Kong and Macao signed a cooperation agreement on youth exchanges. "
+            "The signing ceremony was held in Guangzhou on Friday. The three sides will build joint "
+            "innovation platforms. Anji County in Zhejiang also pledged tea seedlings under east-west "
+            "cooperation with Guizhou. Officials later visited Shenzhen.")
+    parties, mentioned, _ = roles(topic, text, "Guangdong, Hong Kong and Macao sign cooperation agreement")
+    assert {"广东省", "香港特别行政区", "澳门特别行政区", "安吉县", "贵州省"} <= parties
+    assert {"广州市", "深圳市", "浙江省"} <= mentioned
+
+
 def test_regions_of_an_irrelevant_article_are_all_mentioned(topic):
     result = classify(topic, "南京今日有雨", "南京市气象台预计,今天南京和镇江有中到大雨,气温下降。")
     assert not result.relevant and result.region_pairs == []
@@ -111,8 +160,8 @@ def test_fixture_labels_are_well_formed():
 @needs_shared
 @pytest.mark.parametrize("split, min_precision, min_recall", [
     # The rules were developed on "develop" and never tuned on "held_out" (docs/architecture.md).
-    ("develop", 0.84, 0.84),
-    ("held_out", 0.65, 0.88),
+    ("develop", 0.87, 0.89),
+    ("held_out", 0.68, 0.88),
 ])
 def test_party_precision_and_recall_on_the_labelled_fixtures(topic, split, min_precision, min_recall):
     result = evaluate_parties(LABELS, _texts(), topic, split)

@@ -57,8 +57,10 @@ _SINGLE_ABBREVIATION = re.compile(
 _AID_ABBREVIATION = re.compile("(?<=援)([疆藏青])")
 _ABBREVIATION_RUN = re.compile("[" + "".join(PROVINCE_ABBREVIATIONS) + "]{2,}")
 # 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices;
-# "王沪宁出席并讲话": a run followed by a verb of speaking or attending ends a person's name.
-_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|出席|讲话|表示|指出|强调|主持|会见|同志)")
+# "王沪宁出席并讲话", "王沪宁还到伊犁调研", "王沪宁等会见": a run followed by a verb of speaking, attending or
+# an official's visit ends a person's name.
+_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|还到|一行|同志"
+                                    r"|等?(?:出席|讲话|表示|指出|强调|主持|会见))")
 
 # Prefecture short forms that are everyday words or famous non-place names (中山 = Sun Yat-sen,
 # 朝阳 = morning sun, 大同 = great harmony, 白银 = silver, 安康 = well-being, 阿里 = Alibaba, 日照 =
