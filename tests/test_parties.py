@@ -103,6 +103,17 @@ def test_the_regions_leading_a_semicolon_series_share_a_partys_role(topic):
     assert {"广东省", "山东省", "浙江省"} <= parties
 
 
+def test_in_a_pair_up_piece_the_region_that_built_something_is_a_helping_side(topic):
+    text = ("东西部协作成效显著,广东与贵州深化对口帮扶。在毕节,福建开创的就业培训模式帮助数万人稳定就业;"
+            "山东省高标准建设的职业学校已经开学。")
+    parties, _, _ = roles(topic, text, "东西部协作成效显著")
+    assert {"广东省", "贵州省", "福建省", "山东省"} <= parties
+    # Without pair-up aid in the article, a region's own building is its own news.
+    text = "上海与江苏签署合作协议,两地将共建产业园区。浙江建成的新码头本月投入运营。"
+    parties, mentioned, _ = roles(topic, text, "沪苏签署合作协议")
+    assert parties == {"上海市", "江苏省"} and "浙江省" in mentioned
+
+
 def test_a_given_name_made_of_abbreviations_is_not_a_region(topic):
     text = ("第九次全国对口支援新疆工作会议召开,北京、上海、广东等19个援疆省市要深化对口支援。"
             "王沪宁还到伊犁调研,看望援疆干部。王沪宁等会见了受表彰的援疆干部代表。")
@@ -160,8 +171,8 @@ def test_fixture_labels_are_well_formed():
 @needs_shared
 @pytest.mark.parametrize("split, min_precision, min_recall", [
     # The rules were developed on "develop" and never tuned on "held_out" (docs/architecture.md).
-    ("develop", 0.87, 0.89),
-    ("held_out", 0.68, 0.88),
+    ("develop", 0.87, 0.91),
+    ("held_out", 0.70, 0.89),
 ])
 def test_party_precision_and_recall_on_the_labelled_fixtures(topic, split, min_precision, min_recall):
     result = evaluate_parties(LABELS, _texts(), topic, split)

@@ -21,7 +21,8 @@ Not evidence of taking part, whatever the clause says:
   Zhejiang" (GUIDELINE: the side is named "at the level the text uses").
 
 A party lends its role to the places coordinated with it: the other members of a short list (江苏、河南等省,
-上海与江苏) and the regions leading the other clauses of a semicolon series (广东省引进…;山东省援建…).
+上海与江苏) and the regions leading the other clauses of a semicolon series (广东省引进…;山东省援建…). In a
+pair-up piece a region that built, launched or brought something is a helping side (河南开创的…).
 
 The rules were developed on half of the labelled fixtures (``tests/fixtures/topics/parties.jsonl``,
 split "develop") and checked on the other half; see docs/architecture.md for the figures.
@@ -60,6 +61,10 @@ _COORDINATION_GAP = re.compile(r"[、和及与同]|,\s+|,?\s+and\s+")
 # A place right after the one it contains (浙江衢州, 浙江省衢州市), or in English after it ("Anji County,
 # Zhejiang", "Anji County in Zhejiang"): the containing place only says where the other is.
 _ADJACENT = re.compile("")
+# In a pair-up piece, the region that built, launched or brought something is a helping side, whether or
+# not its sentence has a cooperation word ("河南开创的培训课程", "江西省高标准建设的幼儿园"). Elsewhere such a
+# sentence may be any region's own news, so this holds only where the article speaks of pair-up aid.
+_HELPER_VERB_AFTER = re.compile(r"[^\W的]{0,4}?(?:援建|捐建|建设|建成|开创|推出|引进|打造|援助|支援|帮扶|投资)")
 _EN_QUALIFIER_AFTER = re.compile(r"(?i)(?:\s+(?:city|county|district|prefecture|league|banner))?"
                                  r"(?:,\s+|\s+(?:in|of)\s+)")
 
@@ -119,12 +124,14 @@ def qualifies(text: str, span: RegionSpan, spans: _SpanIndex, regions: Gazetteer
 
 
 def party_codes(text: str, spans: Sequence[RegionSpan], cluster_names: Sequence[tuple[int, int]],
-                side_sentences: set[int], sentence_starts: Sequence[int], regions: Gazetteer) -> set[str]:
+                side_sentences: set[int], sentence_starts: Sequence[int], regions: Gazetteer,
+                pair_up: bool = False) -> set[str]:
     """Codes of the regions that take part in the cooperation.
 
     ``spans`` are the region occurrences that may be parties (datelines and organisation names already
     removed), ``cluster_names`` the ``(start, end)`` of each cluster alias, ``side_sentences`` the indices
-    of sentences that hold a cooperation term or cue and name the sides of a cooperation.
+    of sentences that hold a cooperation term or cue and name the sides of a cooperation, ``pair_up``
+    whether the article speaks of pair-up aid.
     """
     index = _SpanIndex(spans)
     eligible = [span for span in spans if not _inside_proper_name(text, span, cluster_names)
@@ -133,6 +140,8 @@ def party_codes(text: str, spans: Sequence[RegionSpan], cluster_names: Sequence[
               if bisect.bisect_right(sentence_starts, span.start) - 1 in side_sentences}
     counts = Counter(span.code for span in eligible)
     found = stated | {code for code, count in counts.items() if count >= MIN_MENTIONS}
+    if pair_up:
+        found |= {span.code for span in eligible if _HELPER_VERB_AFTER.match(text, span.end)}
     # The members of one coordinated list share a role: "江苏、河南等省通过结对帮扶 ...", "上海与江苏".
     starts = {span.start for span in eligible}
     for span in eligible:

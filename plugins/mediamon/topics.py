@@ -450,8 +450,9 @@ def _party_codes(article: _Article, by_sentence: dict, settings: TopicSettings) 
                       and (len(_parties(found["codes"], article.gazetteer, settings.pair_level)) >= 2
                            or found["clusters"] or found["types"] & {"pair_assistance", "sister_city"})}
     names = [(start, start + len(alias)) for start, alias, _ in article.clusters]
+    pair_up = any("pair_assistance" in found["types"] for found in by_sentence.values())
     return parties.party_codes(article.text, article.party_spans, names, side_sentences, article.sentence_starts,
-                               article.gazetteer)
+                               article.gazetteer, pair_up)
 
 
 @dataclass
