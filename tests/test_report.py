@@ -9,6 +9,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -198,6 +199,23 @@ def test_trend_counts_stories_per_publication_day(unclustered):
     per_day = {d["day"]: d["stories"] for d in data["trend"]}
     assert per_day[yesterday.date().isoformat()] == 3
     assert sum(per_day.values()) == 3
+    assert sum(d["undated"] for d in data["trend"]) == 0
+
+
+def test_trend_says_which_stories_had_no_publication_date(unclustered):
+    ingested = unclustered
+    ids = relevant_ids(ingested)[:2]
+    sql(ingested, "UPDATE articles SET published_at = NULL, published_at_source = 'none' WHERE article_id = ANY(:ids)",
+        {"ids": ids})
+
+    summary = report.build_report(ingested)
+    data = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
+
+    today = datetime.now(ZoneInfo(ingested.report.timezone)).date().isoformat()
+    by_day = {d["day"]: d for d in data["trend"]}
+    assert by_day[today]["undated"] == 2 and by_day[today]["stories"] >= 2  # counted on the day first seen
+    page = Path(summary["paths"]["html"]).read_text(encoding="utf-8")
+    assert "2 stories without a publication date counted on the day first seen" in page
 
 
 def test_scraped_strings_are_escaped_in_html_svg_and_csv(unclustered):

@@ -41,7 +41,8 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
     for page in pages:
         body = gzip.decompress(page.body_gzip)
         result = extract.extract(body, url=page.final_url, declared_charset=page.declared_charset,
-                                 settings=settings.extract)
+                                 settings=settings.extract, listed_at=page.listed_published_at,
+                                 fetched_at=page.fetched_at)
         if result.failure_reason:
             reasons[result.failure_reason] += 1
             outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, result.failure_reason, version))
@@ -64,7 +65,7 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
                          result.lang, result.published_at, result.author, result.editor, result.site_name,
                          result.source_attribution, result.original_title, result.translation,
                          result.translation_lang, result.encoding, text_sha256(result.text), version,
-                         json.dumps(result.page_fields, ensure_ascii=False)))
+                         json.dumps(result.page_fields, ensure_ascii=False), str(result.published_at_source)))
             outcomes.append((page.url_id, ExtractStatus.ARTICLE, None, version))
         loaded = store.execute_many_values(conn, "extract.upsert_articles", rows, fetch=True) if rows else []
         if outcomes:

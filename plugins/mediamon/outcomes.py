@@ -1,4 +1,4 @@
-"""The one vocabulary of outcomes: URL states, fetch, document and extract reasons.
+"""The one vocabulary of outcomes: URL states, fetch, document and extract reasons, date sources.
 
 Every value is a ``StrEnum``, so it is stored (``urls.status``, ``urls.reason``,
 ``discovery_documents.last_status``, ``pages.extract_status``/``extract_reason``) and compared as
@@ -87,3 +87,24 @@ class ExtractReason(StrEnum):
     NO_MAIN_TEXT = "no_main_text"
     TOO_SHORT = "too_short"
     DUPLICATE_CANONICAL_URL = "duplicate_canonical_url"  # another page's article has this canonical URL
+
+
+class DateSource(StrEnum):
+    """Where an article's publication time came from: ``articles.published_at_source``."""
+
+    META = "meta"  # a <meta> tag (article:published_time, pubdate, ...)
+    JSON_LD = "json_ld"  # datePublished of the page's JSON-LD article object
+    TIME_ELEMENT = "time_element"  # the first <time datetime=...>
+    LABELLED = "labelled"  # a date line of the article header, or a date labelled 发布时间/日期/Published
+    DATELINE = "dateline"  # the wire dateline opening the text ("新华社北京3月15日电")
+    PAGE_TEXT = "page_text"  # the first full date with a time of day in the page's text, unlabelled
+    URL = "url"  # the date in the URL path (with a day)
+    FEED = "feed"  # the date the feed item or sitemap entry listed for the URL
+    NONE = "none"  # no date that passed the checks: published_at is NULL
+
+
+class MainTextCandidate(StrEnum):
+    """Which main-text candidate the extract stage kept (``Extraction.main_text_candidate``)."""
+
+    FIRST = "first"  # trafilatura in the mode of the page's script
+    BALANCED = "balanced"  # the balanced-mode second candidate, which added article prose

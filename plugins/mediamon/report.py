@@ -46,7 +46,7 @@ CSV_COLUMNS = {
     "spam_copies": ("article_id", "title", "site", "url", "story_title", "evidence"),
     "regions": ("code", "name", "stories", "articles"),
     "region_pairs": ("region_a", "region_a_name", "region_b", "region_b_name", "stories", "articles"),
-    "trend": ("day", "stories"),
+    "trend": ("day", "stories", "undated"),
     "sources": ("site", "source", "articles", "stories", "spam_copies"),
 }
 
@@ -69,11 +69,12 @@ class _Story:
 
 
 def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None, period_end: datetime,
-             copies: list[Any], regions: list[Any], pairs: list[Any], per_day: dict[date, int],
+             copies: list[Any], regions: list[Any], pairs: list[Any], per_day: dict[date, Any],
              previous: Any) -> dict[str, Any]:
     """The report's data (plain, JSON-ready) from the rows :mod:`mediamon.report_db` read: the
     stories' ``copies``, the ``regions`` named by relevant copies, the period's region ``pairs``,
-    stories ``per_day`` of the trend window, and the ``previous`` report (or None)."""
+    the trend window's rows ``per_day`` (``stories``, and ``undated`` among them), and the ``previous``
+    report (or None)."""
     zone = ZoneInfo(cfg.timezone)
     copies_of = defaultdict(list)
     for copy in copies:
@@ -96,6 +97,7 @@ def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None,
     changes = ({k: counts[k] - previous_counts.get(k, 0) for k in COUNT_KEYS} if previous_counts else None)
 
     first_day = trend_first_day(cfg, period_end)
+    days = [first_day + timedelta(days=i) for i in range(cfg.trend_days)]
 
     return {
         "report_id": report_id,
@@ -108,8 +110,9 @@ def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None,
         "spam_copies": [_spam_row(c, stories) for c in copies if c.in_period and c.is_spam],
         "regions": _region_rows(period_copies, regions_of)[: cfg.top_regions],
         "region_pairs": _pair_rows(pairs, period_copies)[: cfg.top_pairs],
-        "trend": [{"day": (first_day + timedelta(days=i)).isoformat(),
-                   "stories": per_day.get(first_day + timedelta(days=i), 0)} for i in range(cfg.trend_days)],
+        # "undated": stories without any publication date, counted on the day first seen.
+        "trend": [{"day": day.isoformat(), "stories": per_day[day].stories if day in per_day else 0,
+                   "undated": per_day[day].undated if day in per_day else 0} for day in days],
         "sources": _source_rows(copies)[: cfg.top_sites],
     }
 
@@ -315,12 +318,20 @@ def render_html(data: dict) -> str:
         "</div><div><h3>合作网络 Cooperation network</h3>", network_svg(data["region_pairs"]), "</div></div>",
         "<h3>地区组合 Region pairs</h3>", _pairs_table(data["region_pairs"]), "</section>",
         f'<section id="trend"><h2>趋势 Trend: relevant stories per day, last {len(data["trend"])} days</h2>',
-        trend_svg(data["trend"]), "</section>",
+        trend_svg(data["trend"]), _trend_basis(data["trend"]), "</section>",
         '<section id="sources"><h2>来源 Sources</h2>', _sources_table(data["sources"]), "</section>",
         '<p class="muted">mediamon · CSV and JSON files with the same data sit next to this page.</p>',
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _trend_basis(trend: list[dict]) -> str:
+    """Which date the trend counts by, and how many stories had none."""
+    undated = sum(day.get("undated", 0) for day in trend)
+    return (f'<p class="muted">按首发日期统计 Counted by the publication day of each story\'s first copy; '
+            f'{undated} {"story" if undated == 1 else "stories"} without a publication date counted on the '
+            f'day first seen.</p>')
 
 
 def _table(headers: list[tuple[str, bool]], rows: list[str], empty: str) -> str:

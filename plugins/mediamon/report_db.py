@@ -96,7 +96,7 @@ def collect(conn: sa.Connection, settings: Settings, report_id: int, period_star
     pairs = store.rows(conn, "report.region_pairs", {**params, "article_ids": pair_ids})
     first_day = trend_first_day(cfg, period_end)
     last_day = first_day + timedelta(days=cfg.trend_days - 1)
-    per_day = {r.day: r.stories for r in store.rows(conn, "report.daily_stories", {
+    per_day = {r.day: r for r in store.rows(conn, "report.daily_stories", {
         "topic_id": cfg.topic_id, "timezone": cfg.timezone, "period_end": period_end,
         "first_day": first_day, "last_day": last_day})}
     return assemble(cfg, report_id, period_start, period_end, copies, regions, pairs, per_day, previous)

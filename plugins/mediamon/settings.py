@@ -88,7 +88,7 @@ class HealthSettings:
 @dataclass(frozen=True)
 class ExtractSettings:
     # Stored with every article; mediamon_reprocess re-extracts pages of another version.
-    version: str = "2"
+    version: str = "3"
     # trafilatura's sizes, counted in characters. Lowering them for CJK (50, 100) changed no dev-set
     # page (their articles are long), so trafilatura's defaults stay.
     min_extracted_size: int = 250
@@ -108,8 +108,12 @@ class ExtractSettings:
     decode_error_tolerance: float = 0.001
     # Lines up to this length may be dropped as chrome (source, byline, share, date lines).
     max_chrome_line_chars: int = 80
-    # A related-links / comments heading cuts the rest of the text only past this share of it.
+    # A related-links / comments heading cuts the rest of the text only past this share of it, and
+    # before the middle only when the rest is not mostly prose; a bare disclaimer heading ("声明：")
+    # only when at most max_disclaimer_share of the text follows it. Neither cut fires on a dev
+    # page: the conditions keep a heading inside an article from cutting it in half.
     tail_cut_from: float = 0.3
+    max_disclaimer_share: float = 0.3
     # A trailing run of at least min_link_list_lines lines, each at most max_link_line_chars long
     # and without sentence punctuation, is a list of headlines, not text.
     max_link_line_chars: int = 40
@@ -119,12 +123,31 @@ class ExtractSettings:
     min_menu_run: int = 5
     # Below this many characters of main text the page is flagged "too_short".
     min_text_chars: int = 50
+    # A precision-mode main text shorter than recheck_max_chars and below recheck_page_share of the
+    # page's visible text gets a second, balanced-mode candidate (extract/candidates.py). These are
+    # trafilatura's own thresholds for its recall retry (ESCALATION_MAX_LENGTH, _PAGE_SHARE), which
+    # precision mode switches off; they trigger on 7 of the 146 dev pages.
+    recheck_max_chars: int = 3000
+    recheck_page_share: float = 0.2
+    # The second candidate wins when it adds at least min_added_prose_lines distinct prose lines
+    # (>= min_prose_line_chars, ending like a sentence) amounting to alternative_gain times the
+    # first's length. Every gain from 0.25 to 3 gives the same dev figures (leave-one-set-out too):
+    # 0.5 because a teaser that is 60 % of its article must lose to it.
+    min_prose_line_chars: int = 40
+    min_added_prose_lines: int = 2
+    alternative_gain: float = 0.5
     # Pages per batch when `mediamon_reprocess` re-extracts stored pages (one transaction each).
     reextract_batch_size: int = 500
 
     def __post_init__(self) -> None:
         _check(self.reextract_batch_size >= 1, "extract.reextract_batch_size must be at least 1")
         _check(0 <= self.tail_cut_from <= 1, "extract.tail_cut_from is a share of the text, 0 to 1")
+        _check(0 <= self.max_disclaimer_share <= 1, "extract.max_disclaimer_share is a share of the text, 0 to 1")
+        _check(0 <= self.recheck_page_share <= 1, "extract.recheck_page_share is a share of the page, 0 to 1")
+        _check(self.recheck_max_chars >= 0, "extract.recheck_max_chars must not be negative")
+        _check(self.min_prose_line_chars >= 1, "extract.min_prose_line_chars must be at least 1")
+        _check(self.min_added_prose_lines >= 1, "extract.min_added_prose_lines must be at least 1")
+        _check(self.alternative_gain >= 0, "extract.alternative_gain must not be negative")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ CREATE UNLOGGED TABLE bench_article_copy (
     url_id bigint, canonical_url text, source_id text, site text, title text, text text, lang text,
     published_at timestamptz, author text, editor text, site_name text, source_attribution text,
     original_title text, translation text, translation_lang text, encoding text, text_sha256 text,
-    extractor_version text, page_fields jsonb
+    extractor_version text, page_fields jsonb, published_at_source text
 )
 
 -- name: copy_articles

@@ -2,7 +2,8 @@
 
 -- name: pages_to_extract
 -- Pages never extracted, or extracted by another extractor version when :version_mismatch is set.
-SELECT p.url_id, p.final_url, p.declared_charset, p.body_gzip, u.canonical_url, u.source_id, u.host
+SELECT p.url_id, p.final_url, p.declared_charset, p.body_gzip, p.fetched_at, u.canonical_url, u.source_id,
+       u.host, u.listed_published_at
 FROM pages p JOIN urls u USING (url_id)
 WHERE (CAST(:url_ids AS bigint[]) IS NULL OR p.url_id = ANY(:url_ids))
   AND (p.extract_status IS NULL OR (:version_mismatch AND p.extractor_version IS DISTINCT FROM :version))
@@ -17,7 +18,7 @@ UPDATE pages SET extract_status = NULL, extractor_version = NULL WHERE extract_s
 -- URL belongs to another page's article (one canonical URL gives one article).
 INSERT INTO articles AS a (url_id, canonical_url, source_id, site, title, text, lang, published_at,
     author, editor, site_name, source_attribution, original_title, translation, translation_lang,
-    encoding, text_sha256, extractor_version, page_fields)
+    encoding, text_sha256, extractor_version, page_fields, published_at_source)
 VALUES %s
 ON CONFLICT (url_id) DO UPDATE SET
     canonical_url = EXCLUDED.canonical_url, title = EXCLUDED.title, text = EXCLUDED.text, lang = EXCLUDED.lang,
@@ -26,7 +27,7 @@ ON CONFLICT (url_id) DO UPDATE SET
     original_title = EXCLUDED.original_title, translation = EXCLUDED.translation,
     translation_lang = EXCLUDED.translation_lang, encoding = EXCLUDED.encoding,
     text_sha256 = EXCLUDED.text_sha256, extractor_version = EXCLUDED.extractor_version,
-    page_fields = EXCLUDED.page_fields, updated_at = now()
+    page_fields = EXCLUDED.page_fields, published_at_source = EXCLUDED.published_at_source, updated_at = now()
 RETURNING article_id, (xmax = 0) AS inserted
 
 -- name: mark_pages_extracted

@@ -69,15 +69,20 @@ ORDER BY p.article_id, p.region_a, p.region_b
 SELECT now()
 
 -- name: daily_stories
--- Relevant stories per day (in :timezone) of their first published copy, spam left out.
+-- Relevant stories per day (in :timezone) of their first published copy, spam left out. A story
+-- none of whose copies has a publication date counts on the day it was first seen, and is counted
+-- again in `undated`, so the report can say so.
 WITH story_day AS (
-    SELECT a.story_key, min((coalesce(a.published_at, a.created_at) AT TIME ZONE :timezone)::date) AS day
+    SELECT a.story_key,
+           coalesce(min((a.published_at AT TIME ZONE :timezone)::date),
+                    min((a.created_at AT TIME ZONE :timezone)::date)) AS day,
+           bool_and(a.published_at IS NULL) AS undated
     FROM analyst.articles a
     JOIN article_topics t ON t.article_id = a.article_id AND t.topic_id = :topic_id
     WHERE t.relevant AND NOT a.is_spam AND t.relevant_since <= :period_end
     GROUP BY a.story_key
 )
-SELECT day, count(*) AS stories FROM story_day
+SELECT day, count(*) AS stories, count(*) FILTER (WHERE undated) AS undated FROM story_day
 WHERE day BETWEEN :first_day AND :last_day
 GROUP BY day
 ORDER BY day

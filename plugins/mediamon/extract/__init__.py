@@ -5,10 +5,13 @@
 1. decode (``decode``): a charset that really decodes the bytes (Chinese pages often lie);
 2. parse (``parse``): lxml parses the text once; the tree feeds trafilatura and the metadata readers;
 3. metadata (``metadata``): title, site name, canonical URL, meta tags, JSON-LD, breadcrumbs;
-4. layout rewrites (``parse``): layout tables and WeChat-style blocks made readable to trafilatura;
+4. layout rewrites (``parse``): layout tables, WeChat-style blocks and text loose between paragraphs
+   made readable to trafilatura;
 5. main text (``parse``): trafilatura with settings suited to CJK (sizes count characters);
 6. line cleanup (``clean``): the Chinese page chrome trafilatura keeps (来源/责任编辑/声明 lines,
-   related links, "阅读下一篇" ...) dropped, and the metadata those lines carry harvested;
+   related links, "阅读下一篇" ...) dropped, and the metadata those lines carry harvested; when a
+   precision-mode text covers little of the page, a balanced-mode candidate is cleaned too and
+   chosen on evidence (``candidates``);
 7. translation split (``lang``): an appended translation (``英文翻译内容:`` ...) kept apart;
 8. dates and authors (``dates``, ``metadata``, ``clean``);
 9. verdict: ``failure_reason`` when no article was found.
@@ -24,8 +27,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from mediamon.extract.candidates import Comparison, prefer_alternative, under_extracted
 from mediamon.extract.clean import clean_lines, harvest_names_from_page
-from mediamon.extract.dates import SHANGHAI, parse_date, published_at
+from mediamon.extract.dates import SHANGHAI, date_candidates, parse_date, published_at
 from mediamon.extract.decode import decode_html
 from mediamon.extract.lang import CJK_LANGS, detect_lang, split_translation
 from mediamon.extract.metadata import (
@@ -42,14 +46,16 @@ from mediamon.extract.metadata import (
 )
 from mediamon.extract.parse import (
     drop_code,
+    favors_precision,
     html_lang,
     main_text,
     paragraphs_from_inline_blocks,
+    paragraphs_from_loose_text,
     parse_html,
     unwrap_layout_tables,
     visible_text,
 )
-from mediamon.outcomes import ExtractReason
+from mediamon.outcomes import DateSource, ExtractReason, MainTextCandidate
 from mediamon.settings import ExtractSettings
 
 __all__ = [
@@ -67,7 +73,8 @@ class Extraction:
 
     ``text`` is the main text (paragraphs separated by newlines) in language ``lang``; an appended
     translation is kept apart in ``translation`` / ``translation_lang``. ``published_at`` is
-    timezone-aware (naive Chinese dates are read as Asia/Shanghai). ``failure_reason`` is None when
+    timezone-aware (naive Chinese dates are read as Asia/Shanghai), ``published_at_source`` says
+    where it came from. ``failure_reason`` is None when
     an article was found, else one of ``empty_body``, ``not_html``, ``no_main_text``, ``too_short``,
     ``error``.
     """
@@ -76,6 +83,8 @@ class Extraction:
     text: str = ""
     lang: str | None = None
     published_at: datetime | None = None
+    # Where published_at came from (meta, json_ld, ..., feed; none when it is None).
+    published_at_source: DateSource = DateSource.NONE
     author: str | None = None
     editor: str | None = None
     site_name: str | None = None
@@ -89,6 +98,12 @@ class Extraction:
     page_fields: dict[str, str] = field(default_factory=dict)
     extractor_version: str = ExtractSettings.version
     failure_reason: str | None = None
+    # Which main-text candidate was kept: "first" (trafilatura in the page's mode), or "balanced"
+    # when that was a precision-mode text covering little of the page and the balanced-mode text
+    # added prose; ``candidate_comparison`` is the evidence when a second candidate was made
+    # (:mod:`mediamon.extract.candidates`).
+    main_text_candidate: MainTextCandidate = MainTextCandidate.FIRST
+    candidate_comparison: Comparison | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (``published_at`` as ISO 8601)."""
@@ -102,6 +117,9 @@ def extract(
     url: str | None = None,
     declared_charset: str | None = None,
     settings: ExtractSettings | None = None,
+    *,
+    listed_at: datetime | None = None,
+    fetched_at: datetime | None = None,
 ) -> Extraction:
     """Extract the main text and metadata of one page.
 
@@ -110,6 +128,9 @@ def extract(
         url: the page URL; helps trafilatura and dates without a year.
         declared_charset: the charset of the HTTP Content-Type header, if any.
         settings: tunables; defaults to :class:`ExtractSettings`.
+        listed_at: the date the feed item or sitemap entry gave the URL: the publication time
+            when the page itself has none.
+        fetched_at: when the page was fetched (default: now); a later publication date is wrong.
 
     Returns:
         An :class:`Extraction`. Never raises on bad input: failures are reported in
@@ -118,7 +139,7 @@ def extract(
     settings = settings or ExtractSettings()
     result = Extraction(extractor_version=settings.version)
     try:
-        _extract_into(result, body, url, declared_charset, settings)
+        _extract_into(result, body, url, declared_charset, settings, listed_at, fetched_at)
     except Exception:  # a broken page must not stop a batch; the reason is recorded on the row
         LOGGER.exception("extraction failed for %s", url)
         result.text, result.failure_reason = "", ExtractReason.ERROR
@@ -126,7 +147,7 @@ def extract(
 
 
 def _extract_into(result: Extraction, body: bytes | str, url: str | None, declared_charset: str | None,
-                  settings: ExtractSettings) -> None:
+                  settings: ExtractSettings, listed_at: datetime | None, fetched_at: datetime | None) -> None:
     # 1. Decode.
     if isinstance(body, bytes):
         if not body.strip():
@@ -166,13 +187,17 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     if settings.unwrap_layout_tables:
         unwrap_layout_tables(tree, settings.max_data_cell_chars)
     paragraphs_from_inline_blocks(tree, settings.inline_block_tags)
-    drop_code(tree)  # last before trafilatura: the readers above see the page as served
+    drop_code(tree)  # after the readers above, which see the page as served
+    paragraphs_from_loose_text(tree)  # after drop_code, which leaves a dropped script's tail loose
 
-    # 5. Main text.
-    raw_text = main_text(tree, url, settings, cjk)
-
-    # 6. Line cleanup.
-    lines, harvest = clean_lines(raw_text, settings)
+    # 5-6. Main text and line cleanup; a second candidate when the first covers little of the page.
+    lines, harvest = clean_lines(main_text(tree, url, settings, cjk), settings)
+    if favors_precision(settings, cjk) and under_extracted(lines, len(page_text), settings):
+        second = clean_lines(main_text(tree, url, settings, cjk, favor_precision=False), settings)
+        result.candidate_comparison = prefer_alternative(lines, second[0], settings)
+        if result.candidate_comparison.chosen:
+            lines, harvest = second
+            result.main_text_candidate = MainTextCandidate.BALANCED
 
     # 7. Translation split.
     main_lines, translation_lines = split_translation(lines)
@@ -189,8 +214,10 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     result.editor = harvest.editor
     result.source_attribution = harvest.source_attribution
     result.original_title = harvest.original_title
-    result.published_at = published_at(
-        machine_dates(elements["time"], meta, linked), harvest.header_lines, main_lines, page_text, url
+    result.published_at, result.published_at_source = published_at(
+        date_candidates(machine_dates(elements["time"], meta, linked), harvest.header_lines, main_lines,
+                        page_text, url, listed_at),
+        fetched_at,
     )
 
     # 9. Verdict.

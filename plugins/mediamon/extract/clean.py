@@ -87,7 +87,9 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
 
     Removes: source / author / editor / original-title lines (harvested), disclaimers, breadcrumbs,
     share/print/paging lines, header lines of several ``label:`` fields, date-only lines, and
-    everything after a related-links / channel-list / comment heading in the latter part of the text.
+    everything after a related-links / channel-list / comment heading in the latter part of the text
+    (from ``tail_cut_from``; before the middle only when what follows is not mostly prose, else the
+    heading alone), or after a bare disclaimer heading in the last ``max_disclaimer_share`` of it.
     Returns the kept lines and the harvest.
     """
     harvest = Harvest()
@@ -96,12 +98,16 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
     total = sum(len(line) for line in lines) or 1
     kept: list[str] = []
     seen = 0
-    for line in lines:
+    for index, line in enumerate(lines):
         position = seen / total
         seen += len(line)
         short = len(line) <= settings.max_chrome_line_chars
         if position >= settings.tail_cut_from and _TAIL_HEADING.match(line):
-            break
+            # More prose after the heading than before it: a heading inside the article ("延伸阅读"
+            # before background paragraphs), which must not cut it in half.
+            if position >= 0.5 or not _mostly_prose(lines[index + 1:], settings):
+                break
+            continue
         if short and (match := _SOURCE_LINE.match(line)):
             harvest.source_attribution = harvest.source_attribution or _first_field(match.group(1))
             _harvest_names(line, harvest)
@@ -117,7 +123,7 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
             _harvest_names(line, harvest)
             continue
         if _DISCLAIMER_LINE.match(line):
-            if position >= settings.tail_cut_from and len(line) <= 12:
+            if len(line) <= 12 and 1 - seen / total <= settings.max_disclaimer_share:
                 break  # a bare disclaimer heading: its clauses follow as separate lines
             continue
         if short and _REPRINT_NOTICE.search(line):
@@ -137,6 +143,15 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
             continue  # "首页 > 新闻 > 正文"
         kept.append(line)
     return _drop_link_list_tail(_drop_menu_runs(kept, settings), settings), harvest
+
+
+def _mostly_prose(lines: list[str], settings: ExtractSettings) -> bool:
+    """Whether most of the text of ``lines`` is in paragraphs (longer than a headline, ending like a
+    sentence): the lines after a "related news" heading are a list of headlines, not that."""
+    total = sum(map(len, lines))
+    prose = sum(len(line) for line in lines
+                if len(line) > settings.max_link_line_chars and LINE_ENDS_SENTENCE.search(line))
+    return prose > 0.5 * total
 
 
 def _drop_menu_runs(lines: list[str], settings: ExtractSettings) -> list[str]:

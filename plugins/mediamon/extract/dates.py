@@ -1,14 +1,18 @@
 """Dates: the publication time of a page from its machine-readable dates, its header lines, the
-wire dateline of its first paragraphs, the dates in its text and its URL.
+wire dateline of its first paragraphs, the dates in its text, its URL and the date its feed or
+sitemap listed, with the source it came from and two checks (not after the fetch; before 1990
+only when a second source agrees).
 
 Naive dates are read as Asia/Shanghai time: this is a Chinese-news pipeline.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mediamon.outcomes import DateSource
 from mediamon.text import DATELINE
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -83,44 +87,121 @@ def _url_date(url: str | None) -> datetime | None:
     return _datetime(int(match.group(1)), int(match.group(2)), int(match.group(3) or 1))
 
 
-def published_at(machine_dates: list[str], header_lines: list[str], lines: list[str], page_text: str,
-                 url: str | None) -> datetime | None:
-    """Publication time from, in order: machine-readable dates, labelled or date-only header lines,
-    the dateline of the first paragraphs, the page's own date (:func:`_page_date`), a month-day
-    date with a time. Month-day dates take their year from the URL or the page's date."""
-    for value in machine_dates:
+def _url_day(url: str | None) -> datetime | None:
+    """The date in a URL path when it names the day (a month alone is no publication date)."""
+    match = _URL_DATE.search(url or "")
+    return _datetime(int(match.group(1)), int(match.group(2)), int(match.group(3))) if match and match.group(3) else None
+
+
+def date_candidates(machine_dates: list[tuple[DateSource, str]], header_lines: list[str], lines: list[str],
+                    page_text: str, url: str | None,
+                    listed_at: datetime | None = None) -> Iterator[tuple[DateSource, datetime]]:
+    """Every publication time the page and its listing give, most trusted first: machine-readable
+    dates (meta, JSON-LD, ``<time>``), labelled or date-only header lines, the dateline of the first
+    paragraphs, the page's own date (:func:`_page_date`), a month-day date with a time, the URL's
+    date, the feed or sitemap date ``listed_at``. Month-day dates take their year from the URL or
+    the page's date. A generator: most pages are decided by their first candidate, and the later
+    ones search the whole page text."""
+    for source, value in machine_dates:
         if parsed := _parse_iso(value):
-            return parsed
-    page_date = _page_date(page_text)
+            yield source, parsed
+    page_date, page_source = _page_date(page_text)
     reference = _url_date(url) or page_date
     for line in header_lines:
         if parsed := parse_date(line, reference):
-            return parsed
+            yield DateSource.LABELLED, parsed
+            break
     for line in lines[:3]:
         if match := DATELINE.match(line):
             year_text, month, day = match.group(1), int(match.group(2)), int(match.group(3))
             if page_date is not None and (page_date.month, page_date.day) == (month, day):
-                return page_date  # the same day, with its time of day
-            year = int(year_text) if year_text else _infer_year(month, day, reference, datetime.now(SHANGHAI))
-            return _datetime(year, month, day)
+                yield DateSource.DATELINE, page_date  # the same day, with its time of day
+            else:
+                year = int(year_text) if year_text else _infer_year(month, day, reference, datetime.now(SHANGHAI))
+                if dated := _datetime(year, month, day):
+                    yield DateSource.DATELINE, dated
+            break
     if page_date is not None:
-        return page_date
-    if match := _MONTH_DAY_TIME.search(page_text):
-        return parse_date(match.group(0), reference)
-    return None
+        yield page_source, page_date
+    elif (match := _MONTH_DAY_TIME.search(page_text)) and (parsed := parse_date(match.group(0), reference)):
+        yield DateSource.PAGE_TEXT, parsed
+    if url_day := _url_day(url):
+        yield DateSource.URL, url_day
+    if listed_at is not None:
+        yield DateSource.FEED, listed_at if listed_at.tzinfo else listed_at.replace(tzinfo=SHANGHAI)
 
 
-def _page_date(page_text: str) -> datetime | None:
+def published_at(candidates: Iterable[tuple[DateSource, datetime]],
+                 fetched_at: datetime | None = None) -> tuple[datetime | None, DateSource]:
+    """The first of ``candidates`` (most trusted first) that can be a publication time, and its
+    source (``DateSource.NONE`` with None when there is none).
+
+    A date more than ``MAX_DAYS_AFTER_FETCH`` after ``fetched_at`` (default: now) is rejected: a
+    page cannot be published after it was fetched (it is an event date, a copyright year's end or
+    a typo). A date before ``EARLIEST_UNCORROBORATED`` is taken only when a candidate of another
+    source gives the same day: an archive page of 1998 is possible, but so is a birth date or a
+    "since 1985" in the page.
+    """
+    latest = (fetched_at or datetime.now(SHANGHAI)) + MAX_DAYS_AFTER_FETCH
+    plausible = ((source, value) for source, value in candidates if value <= latest)
+    for source, value in plausible:
+        if value >= EARLIEST_UNCORROBORATED:
+            return value, source
+        # An early date: the remaining candidates are needed to confirm it, or to replace it.
+        remaining = [(source, value), *plausible]
+        for candidate_source, candidate in remaining:
+            if candidate >= EARLIEST_UNCORROBORATED or any(
+                    other_source != candidate_source and _same_day(other, candidate)
+                    for other_source, other in remaining):
+                return candidate, candidate_source
+    return None, DateSource.NONE
+
+
+MAX_DAYS_AFTER_FETCH = timedelta(days=1)
+EARLIEST_UNCORROBORATED = datetime(1990, 1, 1, tzinfo=SHANGHAI)
+
+
+def _same_day(first: datetime, second: datetime) -> bool:
+    return first.astimezone(SHANGHAI).date() == second.astimezone(SHANGHAI).date()
+
+
+def _page_date(page_text: str) -> tuple[datetime | None, DateSource]:
     """The first full date of the page labelled as a publication date, else its first full date
     with a time of day (archive lists and copyright lines carry dates without one), else its first
-    full date."""
+    full date; with :attr:`DateSource.LABELLED` or :attr:`DateSource.PAGE_TEXT`."""
     matches = list(_FULL_DATE.finditer(page_text))
     for match in matches:
         if _DATE_LABEL.search(page_text[max(0, match.start() - 12):match.start()]):
-            return parse_date(match.group(0))
+            return parse_date(match.group(0)), DateSource.LABELLED
     timed = next((match for match in matches if match.group(4)), None)
     first = timed or (matches[0] if matches else None)
-    return parse_date(first.group(0)) if first else None
+    if first is None:
+        return _english_date(page_text)
+    return parse_date(first.group(0)), DateSource.PAGE_TEXT
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAME = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6}\.?"
+# "20 Dec 2023", "December 20, 2023", "Dec. 20th 2023": English pages without a machine-readable
+# date write it so. Only the fallback of pages without any numeric date looks for them.
+_ENGLISH_DATE = re.compile(
+    rf"\b(?:(\d{{1,2}})\s+{_MONTH_NAME},?|{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?)\s+((?:19|20)\d{{2}})\b"
+)
+
+
+def _english_date(page_text: str) -> tuple[datetime | None, DateSource]:
+    """The first English date of the page labelled as a publication date, else its first one."""
+    first: datetime | None = None
+    for match in _ENGLISH_DATE.finditer(page_text):
+        day_month_year, month_day_year = match.group(1, 2), match.group(4, 3)
+        day, month_name = day_month_year if day_month_year[0] else month_day_year
+        dated = _datetime(int(match.group(5)), _MONTHS.index(month_name[:3].lower()) + 1, int(day))
+        if dated is None:
+            continue
+        if _DATE_LABEL.search(page_text[max(0, match.start() - 12):match.start()]):
+            return dated, DateSource.LABELLED
+        first = first or dated
+    return first, DateSource.PAGE_TEXT
 
 
 def is_date_only(line: str) -> bool:

@@ -48,10 +48,24 @@ def _decode_cleanly(body: bytes, codec: str, tolerance: float) -> str | None:
     return text if bad <= max(2, tolerance * len(text)) else None
 
 
+# UTF-8 with a few undecodable bytes still beats a declared legacy charset when its valid
+# multi-byte characters outweigh them this much (counted as the bytes they save: len(body) -
+# len(text)). A UTF-8 page with a corrupt byte or a cut-off last character has thousands; a
+# Latin-1 page, whose every accented letter is an undecodable byte, has next to none, however
+# few accents it has (a page with a few dozen among 100 kB of markup fits the tolerance).
+_UTF8_BYTES_SAVED_PER_ERROR = 10
+
+
 def _is_utf8_with_multibyte(body: bytes, tolerance: float) -> bool:
-    # Legacy CJK bytes almost never form valid UTF-8 sequences, so valid UTF-8 with non-ASCII
-    # content is UTF-8 whatever the page declares.
-    return not body.isascii() and _decode_cleanly(body, "utf-8", tolerance) is not None
+    """Whether ``body`` is UTF-8 with non-ASCII content, whatever the page declares: legacy CJK
+    bytes almost never form valid UTF-8 sequences. Undecodable bytes count against it."""
+    if body.isascii():
+        return False
+    text = _decode_cleanly(body, "utf-8", tolerance)
+    if text is None:
+        return False
+    errors = text.count("\ufffd")
+    return not errors or len(body) - len(text) >= _UTF8_BYTES_SAVED_PER_ERROR * errors
 
 
 def decode_html(body: bytes, declared_charset: str | None = None, tolerance: float = 0.001) -> tuple[str, str]:
@@ -63,7 +77,8 @@ def decode_html(body: bytes, declared_charset: str | None = None, tolerance: flo
     widened to its superset (gb2312/gbk -> gb18030, big5 -> big5hkscs) and a UTF-16 one without a
     BOM read as UTF-8. A candidate is taken only if at most ``tolerance`` of the decoded characters
     are replacement characters, and a legacy candidate loses to UTF-8 when the bytes are valid
-    UTF-8 with non-ASCII content. Detection tries UTF-8, then charset_normalizer's guess when it is
+    UTF-8 with non-ASCII content (a few undecodable bytes allowed only where valid multi-byte
+    characters far outnumber them: a Latin-1 page's accents must not make it "UTF-8"). Detection tries UTF-8, then charset_normalizer's guess when it is
     a multi-byte CJK codec, then gb18030 (this is a Chinese-news pipeline), then the guess whatever
     it is, then UTF-8 with replacement characters.
 

@@ -7,6 +7,8 @@ import re
 
 import lxml.html
 
+from mediamon.outcomes import DateSource
+
 # Meta tags carrying the publication date, most trusted first.
 _META_DATE_KEYS = (
     "article:published_time", "og:article:published_time", "og:published_time", "publishdate", "pubdate",
@@ -139,11 +141,12 @@ def first_text(elements: list[lxml.html.HtmlElement]) -> str | None:
     return None
 
 
-def machine_dates(times: list[lxml.html.HtmlElement], meta: dict[str, str], linked: dict[str, str]) -> list[str]:
-    """Machine-readable publication dates, most trusted first: meta tags, JSON-LD, the first
-    ``<time datetime>`` of ``times``."""
-    dates = [meta[key] for key in _META_DATE_KEYS if key in meta]
+def machine_dates(times: list[lxml.html.HtmlElement], meta: dict[str, str],
+                  linked: dict[str, str]) -> list[tuple[DateSource, str]]:
+    """Machine-readable publication dates with where each was found, most trusted first: meta
+    tags, JSON-LD, the first ``<time datetime>`` of ``times``."""
+    dates = [(DateSource.META, meta[key]) for key in _META_DATE_KEYS if key in meta]
     if "datePublished" in linked:
-        dates.append(linked["datePublished"])
+        dates.append((DateSource.JSON_LD, linked["datePublished"]))
     time = first_attribute(times, "datetime")
-    return dates if time is None else [*dates, time]
+    return dates if time is None else [*dates, (DateSource.TIME_ELEMENT, time)]

@@ -30,8 +30,14 @@ def _html_parser(**options: Any) -> lxml.html.HTMLParser:
     return parser
 
 
-_PARSER = _html_parser()
-_UTF8_PARSER = _html_parser(encoding="utf-8")
+# Comments and processing instructions go at parse time, as in trafilatura's own loader: kept,
+# they split a paragraph's text into the tails of comment nodes, which trafilatura then drops
+# (one scrapinghub-aeb page lost half of each paragraph; an old Chinese portal a whole paragraph).
+_PARSER = _html_parser(remove_comments=True, remove_pis=True)
+_UTF8_PARSER = _html_parser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# C0 control characters but tab, newline and carriage return, and DEL: libxml2 stops at some of
+# them (the page parses empty) and XML output cannot carry them.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse_html(text: str, utf8_body: bytes | None = None) -> lxml.html.HtmlElement | None:
@@ -41,10 +47,12 @@ def parse_html(text: str, utf8_body: bytes | None = None) -> lxml.html.HtmlEleme
     portal pages, CleanEval-style dumps) which lxml parses fine. ``utf8_body``, the bytes ``text``
     was decoded from as UTF-8 without a replacement, is parsed instead when given: lxml hands a
     str with CJK characters to libxml2 as UTF-16, which then costs a quarter of the parse to
-    convert back to UTF-8.
+    convert back to UTF-8. Control characters are stripped first; comments are not kept.
     """
     if not _LOOKS_LIKE_MARKUP.search(text[:65536]):
         return None
+    if _CONTROL_CHARACTERS.search(text):
+        text, utf8_body = _CONTROL_CHARACTERS.sub("", text), None
     try:
         if utf8_body is not None:
             tree = lxml.html.document_fromstring(utf8_body, parser=_UTF8_PARSER)
@@ -89,6 +97,26 @@ def paragraphs_from_inline_blocks(tree: lxml.html.HtmlElement, tags: tuple[str, 
             element.tag = "p"
 
 
+def paragraphs_from_loose_text(tree: lxml.html.HtmlElement) -> None:
+    """Wrap, in place, text left loose between the blocks of a paragraph container in a ``p``.
+
+    In ``<div><p>…</p><iframe/>，还在香港时……<p>…</p></div>`` (an ad slot dropped into an old
+    portal's article) the paragraph is the iframe's tail; trafilatura deletes the iframe and then
+    the block that inherited the tail, and the paragraph is lost. A browser shows such text as a
+    block of its own; so does this. Only containers that hold paragraphs are looked at, and only
+    text after a block-level element (text after inline markup belongs to the same paragraph).
+    """
+    for parent in {paragraph.getparent() for paragraph in tree.iter("p")}:
+        if parent is None:
+            continue
+        for child in list(parent):
+            tail = child.tail
+            if tail and not tail.isspace() and isinstance(child.tag, str) and child.tag not in _INLINE_TAGS:
+                paragraph = lxml.html.Element("p")
+                paragraph.text, child.tail = tail, None
+                child.addnext(paragraph)
+
+
 def drop_code(tree: lxml.html.HtmlElement) -> None:
     """Remove, in place, the script and style elements but JSON-LD (trafilatura reads it), keeping
     their tails as trafilatura does when it deletes them.
@@ -111,16 +139,25 @@ def _trafilatura_config(settings: ExtractSettings) -> ConfigParser:
     return config
 
 
-def main_text(tree: lxml.html.HtmlElement, url: str | None, settings: ExtractSettings, cjk: bool) -> str:
+def favors_precision(settings: ExtractSettings, cjk: bool) -> bool:
+    """Whether the first main-text candidate of a page runs in trafilatura's precision mode."""
+    return settings.cjk_favor_precision if cjk else settings.favor_precision
+
+
+def main_text(tree: lxml.html.HtmlElement, url: str | None, settings: ExtractSettings, cjk: bool,
+              favor_precision: bool | None = None) -> str:
     """The main text trafilatura finds in ``tree`` ("" when none); CJK pages get their own table and
-    precision settings."""
+    precision settings. ``favor_precision`` overrides the latter (the second candidate runs in
+    trafilatura's balanced mode). trafilatura works on its own copy: ``tree`` is left as it was."""
+    if favor_precision is None:
+        favor_precision = favors_precision(settings, cjk)
     return trafilatura.extract(
         tree,
         url=url,
         config=_trafilatura_config(settings),
         include_comments=False,
         include_tables=settings.cjk_include_tables if cjk else settings.include_tables,
-        favor_precision=settings.cjk_favor_precision if cjk else settings.favor_precision,
+        favor_precision=favor_precision,
         deduplicate=False,
     ) or ""
 

@@ -1,0 +1,228 @@
+"""The extract stage on the failure kinds of issue 12, each reproduced by a small page written here:
+HTML comments inside paragraphs, control characters, a Latin-1 page with stray bytes, a
+precision-mode text that covers little of its page, a "related" heading inside an article, and
+publication dates that cannot be right."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from mediamon.evaluation.extract import evaluate_extract, format_extract_report
+from mediamon.extract import SHANGHAI, clean_lines, decode_html, extract
+from mediamon.extract.candidates import prefer_alternative, under_extracted
+from mediamon.extract.dates import date_candidates, published_at
+from mediamon.outcomes import DateSource
+from mediamon.settings import ExtractSettings
+
+PARAGRAPHS = [
+    "The city council approved the new harbour plan on Tuesday after a debate that lasted more than six "
+    "hours, with members split over the cost of dredging the old channel.",
+    "Supporters said the plan would bring container traffic back to the old docks, which have stood mostly "
+    "empty since the shipyard closed two decades ago.",
+    "Opponents argued that the money would be better spent on the tram line, and several residents spoke "
+    "against the noise that night shifts at the terminal would bring.",
+    "The mayor said construction could start next spring if the regional government confirms its share of "
+    "the funding before the end of the year.",
+    "Environmental groups have asked for a full study of the estuary first, and say they will take the "
+    "matter to court if the council refuses to order one.",
+]
+NAVIGATION = "".join(f'<li><a href="/section/{i}">Section number {i} of the site</a></li>' for i in range(60))
+
+
+def article_page(body_html: str, head: str = "", navigation: str = "") -> str:
+    return (f"<!DOCTYPE html><html><head><title>Harbour plan approved</title>{head}</head><body>"
+            f"<ul class='menu'>{navigation}</ul><article><h1>Harbour plan approved</h1>{body_html}</article>"
+            "<footer><p>Contact the newsroom</p></footer></body></html>")
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+def test_a_comment_inside_a_paragraph_does_not_cut_it():
+    # Ad slots leave comments mid-paragraph; kept in the tree, the text after one became the
+    # comment's tail and trafilatura dropped it with the comment.
+    split = PARAGRAPHS[0].replace(" after a debate", " <!-- ad slot: inline-1 --> after a debate")
+    body = "".join(f"<p>{p}</p>" for p in [split, *PARAGRAPHS[1:]])
+    text = extract(article_page(body).encode()).text
+    assert PARAGRAPHS[0] in text
+    assert "ad slot" not in text
+
+
+def test_control_characters_are_stripped_before_parsing():
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS).replace("harbour plan", "harbour\x00 plan\x0b", 1)
+    result = extract(article_page(body).encode())
+    assert result.failure_reason is None
+    assert "The city council approved the new harbour plan on Tuesday" in result.text
+    assert "\x00" not in result.text and "\x0b" not in result.text
+
+
+def test_a_paragraph_left_loose_after_an_ad_slot_is_kept():
+    # Old portals drop ad iframes between paragraphs; the next paragraph is then the iframe's tail.
+    lines = ["长三角三省一市今天签署协议，共同建设跨省产业园区，首批项目总投资超过百亿元，涉及新能源和集成电路。",
+             "两地合作始于二〇一八年，当年签署的框架协议确定了交通、产业和生态三个重点领域，此后每年召开联席会议。",
+             "按照协议，园区将由两地共同管理，税收按比例分成，企业可以在两地同时享受人才和土地政策。",
+             "专家认为，这种跨省共建模式有望在更多地区推广，为区域一体化提供新的经验。"]
+    earlier = "".join(f"<p>第{n}部分。{lines[0]}{lines[1]}</p>" for n in range(1, 9))  # a long article
+    article = (f"<font id='zoom'>{earlier}<p>{lines[0]}</p><p>{lines[1]}</p><table><tr><td><span>"
+               "<iframe src='http://ads.example/slot' width='360'></iframe></span></td></tr></table>"
+               "<iframe src='http://ads.example/pixel' width='1'>\n<script src='http://ads.example/a.js'></script>"
+               "<noscript><a href='http://ads.example/click'><img src='http://ads.example/i.gif'></a></noscript>"
+               f"</iframe>\n\n{lines[2]}<p>{lines[3]}</p></font>")
+    menu = "".join(f"<a href='/c/{i}'>频道{i}</a> " for i in range(12))
+    html = ("<html><head><meta charset='utf-8'><title>跨省共建产业园</title></head><body>"  # an old portal's layout table
+            f"<table><tr><td>{menu}</td></tr><tr><td class='zw'>{article}</td></tr></table></body></html>")
+    text = extract(html.encode()).text
+    assert all(line in text for line in lines)
+
+
+# --- decoding --------------------------------------------------------------------------------------
+
+def test_latin1_page_with_a_few_accents_keeps_its_declared_charset():
+    # Each accented letter is one byte that UTF-8 cannot decode; a few dozen among a long page
+    # stay under the 0.1 % tolerance, but UTF-8 must not win over the page's own declaration.
+    paragraph = "Le conseil municipal a approuvé le projet du port mardi soir, après un long débat. "
+    filler = "".join(f'<li><a href="/rubrique/{i}">Rubrique {i}</a></li>' for i in range(400))
+    html = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'
+            f"</head><body><ul>{filler}</ul><p>{paragraph * 6}</p></body></html>")
+    body = html.encode("latin-1")
+    assert body.decode("utf-8", "replace").count("\ufffd") <= 0.001 * len(body)  # within the tolerance
+    text, encoding = decode_html(body)
+    assert encoding == "cp1252"
+    assert "approuvé le projet" in text and "\ufffd" not in text
+
+
+def test_utf8_page_with_one_corrupt_byte_still_beats_a_legacy_declaration():
+    html = '<html><head><meta charset="gbk"></head><body><p>' + "长三角一体化发展示范区建设。" * 200 + "</p></body></html>"
+    body = html.encode("utf-8")
+    body = body[:300] + b"\xff" + body[300:]
+    text, encoding = decode_html(body)
+    assert encoding == "utf-8" and "长三角一体化发展示范区" in text
+
+
+# --- choosing between candidates -------------------------------------------------------------------
+
+SETTINGS = ExtractSettings()
+
+
+def test_an_article_wins_over_a_reprint_notice_or_a_teaser():
+    notice = ["This article is reprinted with permission; all rights remain with the publisher."]
+    article = ["Harbour plan approved", *PARAGRAPHS, *notice]
+    assert prefer_alternative(notice, article, SETTINGS).chosen
+    teaser = PARAGRAPHS[:3]  # 60 % of the article: the rest adds two paragraphs
+    comparison = prefer_alternative(teaser, PARAGRAPHS, SETTINGS)
+    assert comparison.chosen and comparison.added_prose_lines == 2
+
+
+def test_an_alternative_that_adds_captions_or_repeats_the_text_loses():
+    first = PARAGRAPHS[:2]
+    captions = [*first, "Harbour plan approved", "The old docks in 2019. Photo: Archive", "2019-11-19T08:57:40+01:00",
+                "https://example.org/images/docks.jpg"]
+    assert not prefer_alternative(first, captions, SETTINGS).chosen
+    # The same blocks three times over (a page rendering its teaser cards twice) add no new prose.
+    repeated = [*first, *PARAGRAPHS[2:3] * 3]
+    assert not prefer_alternative(first, repeated, SETTINGS).chosen
+
+
+def test_only_a_short_text_covering_little_of_the_page_is_rechecked():
+    assert under_extracted(PARAGRAPHS[:1], page_chars=5000, settings=SETTINGS)
+    assert not under_extracted(PARAGRAPHS, page_chars=1000, settings=SETTINGS)  # most of the page
+    assert not under_extracted(PARAGRAPHS * 5, page_chars=50_000, settings=SETTINGS)  # long enough
+
+
+def test_a_short_article_on_a_heavy_page_gets_a_second_candidate_and_keeps_the_first():
+    result = extract(article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2]), navigation=NAVIGATION).encode(),
+                     url="https://example.org/news/harbour")
+    assert result.candidate_comparison is not None  # the check ran ...
+    assert result.main_text_candidate == "first"  # ... and the balanced text added no prose
+    assert PARAGRAPHS[0] in result.text and "Section number" not in result.text
+
+
+def test_a_long_article_pays_for_no_second_candidate():
+    result = extract(article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS * 4)).encode())
+    assert result.candidate_comparison is None
+
+
+# --- line cleanup ----------------------------------------------------------------------------------
+
+def test_a_related_heading_inside_an_article_no_longer_cuts_it_in_half():
+    lead = ["长三角三省一市今天签署协议，共同建设跨省产业园区，首批项目总投资超过百亿元。" * 2] * 3
+    background = ["两地合作始于二〇一八年，当年签署的框架协议确定了交通、产业和生态三个重点领域，此后每年召开联席会议。" * 2] * 4
+    # The heading comes at 36 % of the text, past tail_cut_from: it used to cut the background off.
+    kept, _ = clean_lines("\n".join([*lead, "延伸阅读", *background]), SETTINGS)
+    assert kept == [*lead, *background]
+    headlines = ["沪苏同城化再提速", "两地签署人才协议", "示范区建设新进展", "跨省通办新增事项"]
+    kept, _ = clean_lines("\n".join([*lead, "相关新闻", *headlines]), SETTINGS)
+    assert kept == lead
+
+
+# --- dates -----------------------------------------------------------------------------------------
+
+FETCHED = datetime(2024, 3, 20, 12, 0, tzinfo=SHANGHAI)
+
+
+def dated(machine=(), header=(), lines=(), page_text="", url=None, listed_at=None):
+    return published_at(date_candidates(list(machine), list(header), list(lines), page_text, url, listed_at), FETCHED)
+
+
+def test_each_date_records_where_it_came_from():
+    assert dated(machine=[(DateSource.META, "2024-03-15T08:00:00+08:00")]) == (
+        datetime(2024, 3, 15, 8, tzinfo=SHANGHAI), DateSource.META)
+    assert dated(header=["2024-03-14 09:30"])[1] == DateSource.LABELLED
+    assert dated(lines=["新华社北京3月13日电 长三角……"], url="https://example.cn/2024/03/13/a.html")[1] == DateSource.DATELINE
+    assert dated(page_text="发布时间：2024-03-12 10:00 评论 2024-03-19 11:00")[1] == DateSource.LABELLED
+    assert dated(page_text="Published 12 Mar 2024 by the newsroom") == (
+        datetime(2024, 3, 12, tzinfo=SHANGHAI), DateSource.LABELLED)
+    assert dated(url="https://example.cn/news/20240311/a.html") == (
+        datetime(2024, 3, 11, tzinfo=SHANGHAI), DateSource.URL)
+    assert dated() == (None, DateSource.NONE)
+
+
+def test_the_feed_date_is_used_only_when_the_page_has_none():
+    listed = datetime(2024, 3, 10, 7, 30, tzinfo=UTC)
+    assert dated(listed_at=listed) == (listed, DateSource.FEED)
+    assert dated(machine=[(DateSource.JSON_LD, "2024-03-09T10:00:00+08:00")], listed_at=listed)[1] == DateSource.JSON_LD
+
+
+def test_a_date_after_the_fetch_is_rejected():
+    tomorrow_evening = (FETCHED + timedelta(days=1, hours=6)).isoformat()
+    assert dated(machine=[(DateSource.META, tomorrow_evening)], header=["2024-03-18"]) == (
+        datetime(2024, 3, 18, tzinfo=SHANGHAI), DateSource.LABELLED)
+    # Within a day is time-zone slack, not the future.
+    assert dated(machine=[(DateSource.META, (FETCHED + timedelta(hours=20)).isoformat())])[1] == DateSource.META
+
+
+def test_a_date_before_1990_needs_a_second_source():
+    assert dated(machine=[(DateSource.META, "1985-06-01T00:00:00+08:00")]) == (None, DateSource.NONE)
+    assert dated(machine=[(DateSource.META, "1985-06-01T00:00:00+08:00")], header=["2024-03-18"])[1] == \
+        DateSource.LABELLED
+    confirmed = dated(machine=[(DateSource.META, "1985-06-01T00:00:00+08:00")], header=["2024-03-18"],
+                      url="https://example.cn/archive/1985/06/01/a.html")
+    assert confirmed == (datetime(1985, 6, 1, tzinfo=SHANGHAI), DateSource.META)
+
+
+def test_extract_takes_the_feed_date_and_the_fetch_time():
+    html = article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS),
+                        head='<meta property="article:published_time" content="2031-01-01T00:00:00Z">').encode()
+    listed = datetime(2024, 3, 10, 7, 30, tzinfo=UTC)
+    result = extract(html, listed_at=listed, fetched_at=FETCHED)
+    assert (result.published_at, result.published_at_source) == (listed, DateSource.FEED)
+    assert json.loads(json.dumps(result.to_json_dict()))["published_at_source"] == "feed"
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+
+def test_eval_extract_scores_each_set_leave_one_set_out_and_publication_days(tmp_path):
+    for name, url in (("set-a", "https://example.org/news/2024/03/15/harbour"), ("set-b", None)):
+        (tmp_path / name / "html").mkdir(parents=True)
+        (tmp_path / name / "truth").mkdir()
+        html = article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS))
+        (tmp_path / name / "html" / "p1.html").write_text(html, encoding="utf-8")
+        truth = {"body": "\n".join(PARAGRAPHS), "url": url, "publish_time": "2024-03-15" if url else "2024"}
+        (tmp_path / name / "truth" / "p1.json").write_text(json.dumps(truth), encoding="utf-8")
+    result = evaluate_extract(tmp_path)
+    assert [s["name"] for s in result["sets"]] == ["set-a", "set-b"]
+    set_a, set_b = result["sets"]
+    assert set_a["macro"]["mediamon"]["f1"] > 0.9 and "loso" in set_a and "gain" in set_a["loso"]
+    assert set_a["dates"] == {"pages": 1, "right": 1}  # the day from the URL
+    assert set_b["dates"] == {"pages": 0, "right": 0}  # "2024" is not a day
+    report = format_extract_report(result)
+    assert "set-a" in report and "LOSO" in report and "1/1" in report and "macro over sets" in report
