@@ -208,7 +208,7 @@ def test_trend_says_which_stories_had_no_publication_date(unclustered):
     sql(ingested, "UPDATE articles SET published_at = NULL, published_at_source = 'none' WHERE article_id = ANY(:ids)",
         {"ids": ids})
 
-    summary = report.build_report(ingested)
+    summary = report_db.build_report(ingested)
     data = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
 
     today = datetime.now(ZoneInfo(ingested.report.timezone)).date().isoformat()

@@ -131,6 +131,12 @@ def date_candidates(machine_dates: list[tuple[DateSource, str]], header_lines: l
         yield DateSource.FEED, listed_at if listed_at.tzinfo else listed_at.replace(tzinfo=SHANGHAI)
 
 
+# A publication date this long after the fetch is wrong (time zones account for less); one before
+# EARLIEST_UNCORROBORATED needs a second source (see published_at).
+MAX_DAYS_AFTER_FETCH = timedelta(days=1)
+EARLIEST_UNCORROBORATED = datetime(1990, 1, 1, tzinfo=SHANGHAI)
+
+
 def published_at(candidates: Iterable[tuple[DateSource, datetime]],
                  fetched_at: datetime | None = None) -> tuple[datetime | None, DateSource]:
     """The first of ``candidates`` (most trusted first) that can be a publication time, and its
@@ -155,10 +161,6 @@ def published_at(candidates: Iterable[tuple[DateSource, datetime]],
                     for other_source, other in remaining):
                 return candidate, candidate_source
     return None, DateSource.NONE
-
-
-MAX_DAYS_AFTER_FETCH = timedelta(days=1)
-EARLIEST_UNCORROBORATED = datetime(1990, 1, 1, tzinfo=SHANGHAI)
 
 
 def _same_day(first: datetime, second: datetime) -> bool:
