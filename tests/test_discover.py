@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mediamon.discover import NotAFeed, canonical_url, parse_feed, parse_listing, parse_sitemap
+from mediamon.discover import NotAFeed, canonical_url, feed_kind, parse_feed, parse_listing, parse_sitemap
 
 BASE = "http://news.example.cn/"
 
@@ -80,3 +80,58 @@ def test_listing_keeps_articles_and_drops_navigation():
     urls = [l.url for l in parse_listing(html, "http://news.example.cn/china/", 50).links]
     assert urls == ["http://news.example.cn/china/2024/03-20/10183903.shtml",
                     "http://news.example.cn/china/2024/03-15/10181180.shtml"]
+
+
+def test_feed_parser_never_fetches_or_opens_files(tmp_path):
+    """feedparser opens files and fetches URLs named by its argument; parse_feed must never let it."""
+    import http.server
+    import threading
+
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<rss><channel><item><link>http://evil.example/x</link></item></channel></rss>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        local = tmp_path / "feed.xml"
+        local.write_bytes(b"<rss><channel><item><link>http://file.example/leak</link></item></channel></rss>")
+        for body in (f"http://127.0.0.1:{server.server_port}/feed".encode(), str(local).encode()):
+            with pytest.raises(NotAFeed):
+                parse_feed(body, BASE, max_links=10)
+        dtd = f"""<?xml version="1.0"?><!DOCTYPE rss SYSTEM "http://127.0.0.1:{server.server_port}/dtd">
+          <rss><channel><item><link>http://news.example.cn/d.html</link></item></channel></rss>"""
+        assert [l.url for l in parse_feed(dtd.encode(), BASE, 10).links] == ["http://news.example.cn/d.html"]
+    finally:
+        server.shutdown()
+    assert hits == []
+
+
+def test_entity_expansion_is_not_performed():
+    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    bomb = f"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "ha">{laughs}]>
+      <rss><channel><item><title>&l9;</title><link>http://news.example.cn/b.html</link></item></channel></rss>"""
+    links = parse_feed(bomb.encode(), BASE, max_links=10).links
+    assert all(len(l.title or "") < 1000 for l in links)
+
+
+def test_rdf_feed_and_feed_kind():
+    rdf = b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+      xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+      <channel rdf:about="http://news.example.cn/"><title>t</title><link>http://news.example.cn/</link></channel>
+      <item rdf:about="http://news.example.cn/r/1.html"><title>R</title><link>http://news.example.cn/r/1.html</link>
+            <dc:date>2024-03-22T09:00:00+08:00</dc:date></item></rdf:RDF>"""
+    link = parse_feed(rdf, BASE, 10).links[0]
+    assert (link.url, link.title, link.published_at.isoformat()) == (
+        "http://news.example.cn/r/1.html", "R", "2024-03-22T09:00:00+08:00")
+    assert feed_kind(rdf) == "rss"
+    assert feed_kind(b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title></feed>') == "atom"
+    assert feed_kind(b"<html><body><p>hello</p></body></html>") is None

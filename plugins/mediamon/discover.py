@@ -1,8 +1,10 @@
 """Discover article URLs from feeds, sitemaps and listing pages, and canonicalize them.
 
-Parsing is pure: these functions take a document's bytes and return links. Network access and
-conditional GET belong to the pipeline, which hands the bytes in. XML is parsed with entity
-resolution and network access off, and every document yields at most ``max_links`` links.
+Parsing is pure: these functions take a document's bytes and return links. Feeds are parsed by
+feedparser (RSS 0.9x-2.0, RDF, Atom, and the broken feeds it knows how to read); sitemaps and
+listing pages by lxml. Network access and conditional GET belong to the pipeline, which hands the
+bytes in. XML is parsed with entity resolution and network access off, and every document yields
+at most ``max_links`` links.
 
 trafilatura's own feed and sitemap helpers were tried first; they drop links whose host is an IP
 literal (so they cannot crawl the local demo site) and they fetch by themselves, around the
@@ -10,6 +12,7 @@ address guard. courlan (trafilatura's URL library) still does the URL normalizat
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,11 +20,11 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
+import feedparser
 import lxml.etree
 import lxml.html
 
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-ATOM_NS = "{http://www.w3.org/2005/Atom}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 _XML_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
 # Path shapes that mark an article rather than a section, tag or pager page.
@@ -66,26 +69,56 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
 
 
 def parse_feed(body: bytes, base_url: str, max_links: int) -> Discovery:
-    """Links from an RSS 2.0, RSS 1.0/RDF or Atom feed."""
-    root = _xml_root(body)
+    """Links from an RSS 0.9x/2.0, RSS 1.0/RDF or Atom feed, parsed by feedparser.
+
+    feedparser gets a byte stream, never a string: a string naming a URL makes it fetch, around
+    the address guard, and bytes naming a file make it read that file. Its SAX parser does not
+    load external entities and its DOCTYPE filter keeps only plain-text entities, so neither
+    XXE nor entity expansion gets through (tests/test_hostile.py). HTML sanitizing and relative
+    URI resolution inside content are off: only links and titles are used, and links are
+    resolved here, against the URL the feed was fetched from.
+    """
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     links: list[Link] = []
-    for item in root.iter("item", "{http://purl.org/rss/1.0/}item", f"{ATOM_NS}entry"):
+    for entry in parsed.entries:
         if len(links) >= max_links:
             break
-        href = _text(item, "link", "{http://purl.org/rss/1.0/}link")
-        if href is None:
-            for node in item.iter(f"{ATOM_NS}link"):
-                if node.get("rel", "alternate") == "alternate" and node.get("href"):
-                    href = node.get("href")
-                    break
+        href = entry.get("link") or _alternate_link(entry)
         url = canonical_url(href, base_url) if href else None
         if url:
-            links.append(Link(url, _text(item, "title", f"{ATOM_NS}title"),
-                              _date(_text(item, "pubDate", f"{ATOM_NS}published", f"{ATOM_NS}updated",
-                                          "{http://purl.org/dc/elements/1.1/}date"))))
-    if not links and root.tag not in ("rss", f"{ATOM_NS}feed") and not root.tag.endswith("RDF"):
-        raise NotAFeed(f"root element <{root.tag}> is not a feed")
+            title = " ".join((entry.get("title") or "").split()) or None
+            links.append(Link(url, title, _entry_date(entry)))
+    if not parsed.version and not links:
+        reason = parsed.get("bozo_exception")
+        raise NotAFeed(f"not an RSS, RDF or Atom feed{f' ({reason})' if reason else ''}")
     return Discovery(links, [])
+
+
+def feed_kind(body: bytes) -> str | None:
+    """``rss`` or ``atom`` for a feed (RSS 1.0/RDF counts as rss), None for anything else."""
+    version = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False).version
+    if not version:
+        return None
+    return "atom" if version.startswith("atom") else "rss"
+
+
+def _alternate_link(entry) -> str | None:
+    for link in entry.get("links") or ():
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return None
+
+
+def _entry_date(entry) -> datetime | None:
+    # The raw string keeps the feed's own UTC offset; feedparser's *_parsed tuples are UTC.
+    for key in ("published", "updated", "created"):
+        parsed = _date(entry.get(key))
+        if parsed is not None:
+            return parsed
+    for key in ("published_parsed", "updated_parsed"):
+        if entry.get(key):
+            return datetime(*entry[key][:6], tzinfo=timezone.utc)
+    return None
 
 
 def parse_sitemap(body: bytes, base_url: str, max_links: int) -> Discovery:
