@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         dest="sources_command", required=True)
     check = sources.add_parser("check", help="validate the source file and print its sources")
     check.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
+    add = sources.add_parser("add", help="scan a site for feeds, sitemaps and listings; print source stanzas")
+    add.add_argument("url", help="the site's home page")
+    add.add_argument("--allow-private", action="append", default=[], metavar="HOST:PORT",
+                     help="let the scan reach this private/loopback host:port (copied into the stanzas)")
+    add.add_argument("--write", type=Path, metavar="FILE", help="append the stanzas to this source file")
+    add.add_argument("--crawl-delay", type=float, metavar="SECONDS",
+                     help="seconds between two requests (default: robots.txt, at least 1)")
     enable = sources.add_parser("enable", help="re-enable a source the pipeline disabled after repeated failures")
     enable.add_argument("source_id")
 
@@ -105,6 +112,8 @@ def _db(args, settings: Settings) -> int:
 def _sources(args, settings: Settings) -> int:
     from mediamon.sources import load_sources
 
+    if args.sources_command == "add":
+        return _sources_add(args, settings)
     if args.sources_command == "enable":
         from mediamon import health_db
         from mediamon.errors import UnknownSource
@@ -121,6 +130,42 @@ def _sources(args, settings: Settings) -> int:
     for source in found:
         print(f"{source.source_id:28} {source.kind:8} {source.language:3} {source.url}")
     print(f"{settings.sources_file}: {len(found)} sources OK")
+    return 0
+
+
+def _sources_add(args, settings: Settings) -> int:
+    import yaml
+
+    from mediamon import site_scan
+    from mediamon.fetch import Fetcher
+    from mediamon.sources import append_sources, load_sources
+
+    allow = tuple(a.lower() for a in args.allow_private)
+    for entry in allow:
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError("--allow-private", f"{entry!r} is not an exact 'host:port' pair")
+    try:
+        with Fetcher(settings.fetch, allow_private=allow, crawl_delay_s=args.crawl_delay) as fetcher:
+            scan = site_scan.scan_site(args.url, fetcher)
+    except site_scan.ScanError as exc:
+        print(f"mediamon: {exc}", file=sys.stderr)
+        return 1
+    print(f"# {scan.home_url}: {scan.title!r}, language {scan.language}")
+    for candidate in scan.candidates:
+        state = f"{candidate.articles} article links" if candidate.works else f"skipped: {candidate.problem or 'no article links'}"
+        print(f"#   {candidate.kind:8} {candidate.url}  ({candidate.found_via}; {state})")
+    existing = load_sources(args.write) if args.write and args.write.exists() else []
+    known_urls = {s.url for s in existing}
+    found = [s for s in site_scan.stanzas(scan, allow, taken={s.source_id for s in existing})
+             if s["url"] not in known_urls]
+    if not found:
+        print("# no working feed, sitemap or listing found" + (f" that is not already in {args.write}" if existing else ""))
+        return 1
+    print(yaml.safe_dump(found, allow_unicode=True, sort_keys=False, width=1000), end="")
+    if args.write:
+        total = append_sources(args.write, found)
+        print(f"# appended {len(found)} source(s) to {args.write} ({len(total)} in all; `mediamon sources check` accepts it)")
     return 0
 
 

@@ -30,6 +30,8 @@ _XML_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, reco
 # Path shapes that mark an article rather than a section, tag or pager page.
 _ARTICLE_PATH = re.compile(r"(\d{4}[-/]?\d{2}|\d{5,}|\.s?html?$|/(article|news|content|detail|a)/)", re.I)
 _NAVIGATION_CONTAINERS = ("nav", "header", "footer", "aside")
+# Anchor texts shorter than this are labels (section names, pager numbers), not headlines.
+MIN_HEADLINE_CHARS = 6
 
 
 @dataclass(frozen=True)
@@ -160,19 +162,25 @@ def parse_listing(html: str, base_url: str, max_links: int) -> Discovery:
             break
         href = anchor.get("href")
         title = " ".join(anchor.text_content().split())
-        if not href or len(title) < 6 or _inside_navigation(anchor):
+        if not href or len(title) < MIN_HEADLINE_CHARS or inside_navigation(anchor):
             continue
         url = canonical_url(href, base_url)
         if not url or urlsplit(url).netloc.lower() != host or url in seen:
             continue
-        if not _ARTICLE_PATH.search(urlsplit(url).path) or courlan.is_navigation_page(url):
+        if not is_article_path(urlsplit(url).path) or courlan.is_navigation_page(url):
             continue
         seen.add(url)
         links.append(Link(url, title))
     return Discovery(links, [])
 
 
-def _inside_navigation(element) -> bool:
+def is_article_path(path: str) -> bool:
+    """Whether a URL path has an article's shape: a date, a long id or a page extension."""
+    return bool(_ARTICLE_PATH.search(path))
+
+
+def inside_navigation(element) -> bool:
+    """Whether an element sits in nav, header, footer or aside, or in a block named like a menu."""
     for parent in element.iterancestors():
         if parent.tag in _NAVIGATION_CONTAINERS:
             return True

@@ -163,3 +163,42 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
              for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def append_sources(path: str | Path, stanzas: list[dict[str, Any]]) -> list[Source]:
+    """Append source stanzas to the list in ``path`` (created when missing) and return the new list.
+
+    The result is validated with :func:`load_sources` before the file is replaced, so a stanza
+    that would break the file (or a file whose list cannot be appended to) raises
+    :class:`ConfigError` and leaves the file as it was.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.exists() else "sources:\n"
+    before = len(load_sources(path)) if path.exists() else 0
+    indent = _item_indent(path, text)
+    block = yaml.safe_dump(stanzas, allow_unicode=True, sort_keys=False, width=1000)
+    block = "".join(" " * indent + line if line.strip() else line for line in block.splitlines(keepends=True))
+    merged = text + ("" if text.endswith("\n") else "\n") + block
+    staged = path.with_name(f".{path.name}.new")
+    staged.write_text(merged, encoding="utf-8")
+    try:
+        sources = load_sources(staged)
+        if len(sources) != before + len(stanzas):
+            raise ConfigError(path, "the source list is not the last thing in the file; append by hand")
+        staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return sources
+
+
+def _item_indent(path: Path, text: str) -> int:
+    """The column the existing list items start at (2 under ``sources:``, 0 for a bare list)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return 2
+    if isinstance(root, yaml.MappingNode):
+        root = _mapping(path, root).get("sources", (None, None))[1]
+    if isinstance(root, yaml.SequenceNode) and root.value:
+        return root.value[0].start_mark.column - 2 if root.value[0].start_mark.column >= 2 else 0
+    return 0 if isinstance(root, yaml.SequenceNode) else 2
