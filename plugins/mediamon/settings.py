@@ -86,6 +86,27 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class PaceSettings:
+    """Each source's poll interval and silence (see mediamon/pace.py for the model)."""
+    # Bounds of the poll interval. The ingest DAG runs every floor_s, so a busy source is
+    # discovered on every run; a quiet one is still looked at once per ceiling_s.
+    floor_s: float = 900.0
+    ceiling_s: float = 86400.0
+    # With no history a source is assumed to publish one URL per prior_gap_s (the old hourly poll);
+    # the prior weighs as much as one observed gap.
+    prior_gap_s: float = 3600.0
+    # Each due time moves by up to this share of the interval, so sources drift apart.
+    jitter: float = 0.1
+    # Polls kept per source: the window the rate is learned from.
+    history_days: int = 30
+    # Silent: no new URL for silence_factor times the usual gap (P = e^-5, ~0.7 % under a steady
+    # rate) and at least min_silence_s, learned from at least min_items_for_silence new URLs.
+    silence_factor: float = 5.0
+    min_silence_s: float = 6 * 3600.0
+    min_items_for_silence: int = 3
+
+
+@dataclass(frozen=True)
 class ExtractSettings:
     # Stored with every article; mediamon_reprocess re-extracts pages of another version.
     version: str = "3"
@@ -276,6 +297,7 @@ class Settings:
     discover: DiscoverSettings = field(default_factory=DiscoverSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    pace: PaceSettings = field(default_factory=PaceSettings)
     extract: ExtractSettings = field(default_factory=ExtractSettings)
     demo_site: DemoSiteSettings = field(default_factory=DemoSiteSettings)
     topics: TopicSettings = field(default_factory=TopicSettings)
