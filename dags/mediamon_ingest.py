@@ -1,28 +1,37 @@
-"""mediamon_ingest: sources -> discover -> fetch -> extract and load -> dedupe -> classify.
+"""mediamon_ingest: sources -> due sources -> discover -> fetch -> extract and load -> dedupe -> classify -> alert.
 
 Wiring only: every task calls the glue of its stage (``mediamon.<stage>_db``) and returns its
 typed result as a plain dict (``to_xcom()``); ``RunCounts.merge_xcom`` sums the run's counts. XCom carries source ids,
-URL-id batches and counts, never page bodies. The last task publishes the run's counts on the
+URL-id batches and counts, never page bodies. ``classify`` publishes the run's counts on the
 ``mediamon_articles`` asset, so they show in the UI and can trigger the report DAG.
+
+The DAG runs every 15 minutes (the pace floor) but discovers only the sources that are due by
+their own pace (``analyst.source_health.next_due_at``); the others are counted in the asset extra
+(``skipped``, of which ``on_hold``). Trigger with ``{"all_sources": true}`` to discover every source now.
+``alert`` sends new region pairs, agreements and silent or disabled sources as one message per
+run; a failed task alerts through ``on_failure_callback`` (see ``mediamon_airflow.notify``).
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
 from mediamon_airflow import ARTICLES_ASSET_URI, FETCH_POOL, settings
+from mediamon_airflow.notify import EmailNotifier, WebhookNotifier
 
 articles = Asset(name="mediamon_articles", uri=ARTICLES_ASSET_URI)
 
 
 @dag(
-    schedule="@hourly",
+    schedule=timedelta(minutes=15),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True,
+                  "on_failure_callback": [WebhookNotifier(), EmailNotifier()]},
+    params={"all_sources": Param(False, type="boolean", description="discover every source, due or not")},
     tags=["mediamon"],
     doc_md=__doc__,
 )
@@ -38,6 +47,14 @@ def mediamon_ingest():
             return list(sources_db.sync_sources(settings()).source_ids)
         except ConfigError as exc:  # a bad config does not fix itself on retry
             raise AirflowFailException(f"configuration error: {exc}") from None
+
+    @task
+    def due_sources(source_ids: list[str], params=None) -> list[str]:
+        from mediamon import pace_db
+
+        if params and params.get("all_sources"):
+            return source_ids
+        return pace_db.schedule(settings(), source_ids).due
 
     @task(map_index_template="{{ task.op_kwargs['source_id'] }}")
     def discover(source_id: str) -> dict:
@@ -76,17 +93,38 @@ def mediamon_ingest():
     # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
     @task(outlets=[articles], trigger_rule="none_failed")
     def classify(discovered: list[dict], fetched: list[dict], extracted: list[dict], deduped: dict,
-                 *, outlet_events=None) -> dict:
-        from mediamon import classify_db
+                 source_ids: list[str], due: list[str], *, outlet_events=None) -> dict:
+        from mediamon import classify_db, health_db
         from mediamon.results import RunCounts
 
         classified = classify_db.classify_articles(settings()).to_xcom()
         counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped, classified).to_xcom()
+        # Sources this run did not discover: not due yet by their pace, or held back by health.
+        skipped = set(source_ids) - set(due)
+        counts |= {"skipped": len(skipped), "on_hold": len(skipped & set(health_db.sources_on_hold(settings())))}
         outlet_events[articles].extra = counts
         print("mediamon_ingest counts:", counts)
         return counts
 
-    discovered = discover.expand(source_id=sync_sources())
+    # all_done: silent and disabled sources alert even when a task of the run failed.
+    @task(trigger_rule="all_done")
+    def alert(run_id=None) -> dict:
+        from mediamon import alerts_db
+        from mediamon_airflow import notify
+
+        alerts_db.record_events(settings())
+        pending = alerts_db.pending(settings())
+        if not pending:
+            return {"alerts": 0, "sent_to": None}
+        channel = notify.send(pending, run_id)
+        if channel:  # else a later run sends them with its own
+            alerts_db.mark_sent(settings(), pending, channel)
+        print(f"mediamon_ingest alerts: {len(pending)} pending, sent to: {channel or 'nobody (all channels failed)'}")
+        return {"alerts": len(pending), "sent_to": channel}
+
+    source_ids = sync_sources()
+    due = due_sources(source_ids)
+    discovered = discover.expand(source_id=due)
     batches = plan_fetch()
     discovered >> batches
     fetched = fetch.expand(url_ids=batches)
@@ -94,7 +132,7 @@ def mediamon_ingest():
     fetched >> extracted
     deduped = dedupe()
     extracted >> deduped
-    classify(discovered, fetched, extracted, deduped)
+    classify(discovered, fetched, extracted, deduped, source_ids, due) >> alert()
 
 
 mediamon_ingest()

@@ -45,13 +45,21 @@ def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, dem
     extra = _asset_extra(first)
     assert extra["new_articles"] == counts["articles"] and extra["relevant"] >= 5
 
-    second = dag.test()
+    # Asked to discover every source, due or not: their feeds answer 304 and nothing changes.
+    second = dag.test(run_conf={"all_sources": True})
     assert second.state == DagRunState.SUCCESS
     assert count_rows(demo_settings) == counts
     extra = _asset_extra(second)
     assert extra["new_articles"] == 0 and extra["discovered"] == 0 and extra["not_modified"] >= 3
     task_logs = capfd.readouterr()
     assert "mediamon_ingest counts" in task_logs.out and password not in task_logs.out + task_logs.err
+
+    # On schedule, no source is due again yet: all are skipped, and counted. (dag.test() keeps the
+    # last run_conf on the DAG object, hence the explicit default.)
+    third = dag.test(run_conf={"all_sources": False})
+    assert third.state == DagRunState.SUCCESS
+    extra = _asset_extra(third)
+    assert (extra["skipped"], extra["on_hold"], extra["discovered"], extra["not_modified"]) == (6, 0, 0, 0)
 
 
 def _asset_extra(dag_run) -> dict:

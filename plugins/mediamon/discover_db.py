@@ -2,7 +2,8 @@
 
 Parsing feeds, sitemaps and listing pages is :mod:`mediamon.discover`; the SQL is
 ``sql/queries/discover.sql``. Each document's state (ETag, Last-Modified, body hash, last status)
-is kept in ``discovery_documents``, and each discover run records one health outcome per source.
+is kept in ``discovery_documents``, and each discover run records one health outcome per source
+and one row of its history (``discover_outcomes``, :mod:`mediamon.pace_db`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from mediamon import discover, health_db, store
+from mediamon import discover, health_db, pace_db, store
 from mediamon.errors import UnknownSource
 from mediamon.extract import decode_html
 from mediamon.fetch import Fetcher, FetchError, fetcher_for_source, redact_userinfo
@@ -63,18 +64,19 @@ def discover_source(settings: Settings, source_id: str) -> DiscoverResult:
         counts.errors.append(f"skipped: {hold}")
         return counts.result()
     links: list[discover.Link] = []
+    failures: list[tuple[str, bool]] = []
+    seen: set[str] = set()
     if source.kind == "page":
         url = discover.canonical_url(source.url)
         links = [discover.Link(url)] if url else []
         counts.documents = 1
     else:
-        failures: list[tuple[str, bool]] = []
         with fetcher_for_source(settings.fetch, source.settings_json()) as fetcher:
             # Child sitemaps are checked even when their index is unchanged (304): the index of a
             # news site rarely changes, its children do. Conditional GET keeps that cheap.
             with store.transaction(settings) as conn:
                 known = [r.url for r in store.rows(conn, "discover.source_documents", {"source_id": source_id})]
-            queue, seen = [source.url, *known], set[str]()
+            queue = [source.url, *known]
             while queue and len(seen) < settings.discover.max_sitemap_documents and len(links) < source.max_pages:
                 doc_url = queue.pop(0)
                 if doc_url in seen:
@@ -100,6 +102,9 @@ def discover_source(settings: Settings, source_id: str) -> DiscoverResult:
                 (link.url, source.source_id, urlsplit(link.url).netloc.lower(), link.title, link.published_at)
                 for link in links], fetch=True)
         counts.new_urls = len(new)
+    # The source's history, from which its pace (next due time) and silence are learned.
+    pace_db.record_discover(settings, source_id, answered=source.kind == "page" or len(failures) < len(seen),
+                            links=counts.links, new_urls=counts.new_urls)
     log.info("discover %s (%s): %d documents (%d not modified, %d unchanged), %d links, %d new URLs%s",
              source.source_id, source.kind, counts.documents, counts.not_modified, counts.unchanged,
              counts.links, counts.new_urls, f", errors: {'; '.join(counts.errors)}" if counts.errors else "")
