@@ -106,8 +106,10 @@ def mediamon_ingest():
         print("mediamon_ingest counts:", counts)
         return counts
 
-    # all_done: silent and disabled sources alert even when a task of the run failed.
-    @task(trigger_rule="all_done")
+    # none_failed, as a leaf: after a failure it is upstream_failed and the run fails (all_done would
+    # succeed and mark the run a success). The failure alerts through on_failure_callback, and the
+    # events of this run wait in the alerts table for the next run's message.
+    @task(trigger_rule="none_failed")
     def alert(run_id=None) -> dict:
         from mediamon import alerts_db
         from mediamon_airflow import notify
