@@ -39,13 +39,38 @@ MAX_ITEMS = 15
 
 @dataclass(frozen=True)
 class Alert:
-    """One thing to tell. ``key`` identifies it: the same key is never sent twice."""
+    """One thing to tell. ``key`` identifies it: the same key is never sent twice.
+
+    For pairs and agreements ``title`` is the pair or the agreement and ``detail`` the title of the
+    article at ``url``; a message lists an article once, with all its new pairs (or agreements).
+    """
 
     kind: AlertKind
     key: str
     title: str
     detail: str = ""
     url: str | None = None
+
+
+_BY_ARTICLE = (AlertKind.NEW_PAIR, AlertKind.NEW_AGREEMENT)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of a message: the subjects (pairs, or one source) and what they are about."""
+
+    subjects: tuple[str, ...]
+    about: str
+    url: str | None
+
+
+def _lines(kind: AlertKind, alerts: Sequence[Alert]) -> list[_Line]:
+    if kind not in _BY_ARTICLE:
+        return [_Line((a.title,), a.detail, a.url) for a in alerts]
+    grouped: dict[tuple[str, str | None], list[str]] = {}
+    for a in alerts:
+        grouped.setdefault((a.detail, a.url), []).append(a.title)
+    return [_Line(tuple(subjects), about, url) for (about, url), subjects in grouped.items()]
 
 
 def heading(alerts: Sequence[Alert], run: str | None = None) -> str:
@@ -71,22 +96,25 @@ def webhook_payload(alerts: Sequence[Alert], fmt: str, run: str | None = None) -
 
 
 def plain_text(alerts: Sequence[Alert], run: str | None = None) -> str:
-    return _render(alerts, heading(alerts, run), lambda a: " ".join(filter(None, [
-        one_line(a.title), f"({one_line(a.detail)})" if a.detail else "", safe_url(a.url)])))
+    return _render(alerts, heading(alerts, run), lambda line: " ".join(filter(None, [
+        "; ".join(one_line(s) for s in line.subjects) + ":" if line.about else one_line(line.subjects[0]),
+        one_line(line.about), safe_url(line.url)])))
 
 
 def email(alerts: Sequence[Alert], run: str | None = None) -> tuple[str, str]:
     """Subject and HTML body of the alert e-mail."""
-    def item(a: Alert) -> str:
-        title = html.escape(one_line(a.title))
-        url = safe_url(a.url)
-        linked = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
-        return f"{linked} <small>{html.escape(one_line(a.detail))}</small>" if a.detail else linked
+    def item(line: _Line) -> str:
+        subjects = html.escape("; ".join(one_line(s) for s in line.subjects))
+        url = safe_url(line.url)
+        about = html.escape(one_line(line.about))
+        linked = f'<a href="{html.escape(url, quote=True)}">{about or subjects}</a>' if url else (about or subjects)
+        return f"{subjects}: {linked}" if about else linked
 
     parts = [f"<h2>{html.escape(heading(alerts, run))}</h2>"]
     for kind, items in _sections(alerts):
-        shown = "".join(f"<li>{item(a)}</li>" for a in items[:MAX_ITEMS])
-        more = f"<li>and {len(items) - MAX_ITEMS} more</li>" if len(items) > MAX_ITEMS else ""
+        lines = _lines(kind, items)
+        shown = "".join(f"<li>{item(line)}</li>" for line in lines[:MAX_ITEMS])
+        more = f"<li>and {len(lines) - MAX_ITEMS} more</li>" if len(lines) > MAX_ITEMS else ""
         parts.append(f"<h3>{html.escape(SECTIONS[kind])}</h3><ul>{shown}{more}</ul>")
     return heading(alerts, run), "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
 
@@ -98,10 +126,11 @@ def _sections(alerts: Sequence[Alert]) -> list[tuple[AlertKind, list[Alert]]]:
 def _render(alerts: Sequence[Alert], title: str, item) -> str:
     lines = [title]
     for kind, items in _sections(alerts):
+        grouped = _lines(kind, items)
         lines += ["", SECTIONS[kind] + ":"]
-        lines += [f"- {item(a)}" for a in items[:MAX_ITEMS]]
-        if len(items) > MAX_ITEMS:
-            lines.append(f"- and {len(items) - MAX_ITEMS} more")
+        lines += [f"- {item(line)}" for line in grouped[:MAX_ITEMS]]
+        if len(grouped) > MAX_ITEMS:
+            lines.append(f"- and {len(grouped) - MAX_ITEMS} more")
     return "\n".join(lines)
 
 
@@ -131,11 +160,13 @@ def _slack_escape(text: str) -> str:
     return one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _slack_item(a: Alert) -> str:
-    title = _slack_escape(a.title).replace("|", "¦")
-    url = safe_url(a.url)
-    text = f"<{url}|{title}>" if url else title
-    return f"{text} ({_slack_escape(a.detail)})" if a.detail else text
+def _slack_item(line: _Line) -> str:
+    subjects = "; ".join(_slack_escape(s) for s in line.subjects)
+    url = safe_url(line.url)
+    if not line.about:
+        return f"<{url}|{subjects.replace('|', '¦')}>" if url else subjects
+    about = _slack_escape(line.about)
+    return f"{subjects}: " + (f"<{url}|{about.replace('|', '¦')}>" if url else about)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
@@ -149,8 +180,10 @@ def _md_escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def _md_item(a: Alert) -> str:
-    title = _md_escape(a.title)
-    url = safe_url(a.url)
-    text = f"[{title}]({url})" if url else title
-    return f"{text} ({_md_escape(a.detail)})" if a.detail else text
+def _md_item(line: _Line) -> str:
+    subjects = "; ".join(_md_escape(s) for s in line.subjects)
+    url = safe_url(line.url)
+    if not line.about:
+        return f"[{subjects}]({url})" if url else subjects
+    about = _md_escape(line.about)
+    return f"{subjects}: " + (f"[{about}]({url})" if url else about)

@@ -1,19 +1,19 @@
 -- Alerts: events recorded once under a key (see 008_operators.sql), then delivered in batches.
 
 -- name: record_new_pairs
--- A region pair never seen before in a relevant article of the topic; the earliest article tells it.
+-- A region pair never seen before in a relevant, non-spam article of the topic; the earliest article
+-- tells it. title is the pair, detail the article's title (messages group pairs by article).
 INSERT INTO alerts (alert_key, kind, title, detail, url)
 SELECT DISTINCT ON (p.region_a, p.region_b)
        'pair:' || p.topic_id || ':' || p.region_a || '-' || p.region_b, 'new_pair',
-       coalesce(ra.name, p.region_a) || ' – ' || coalesce(rb.name, p.region_b) || ': '
-           || coalesce(nullif(a.title, ''), a.canonical_url),
-       a.site || coalesce(' · story #' || a.story_id, ''), a.canonical_url
+       coalesce(ra.name, p.region_a) || ' – ' || coalesce(rb.name, p.region_b),
+       coalesce(nullif(a.title, ''), a.canonical_url), a.canonical_url
 FROM article_region_pairs p
 JOIN article_topics t USING (article_id, topic_id)
 JOIN articles a USING (article_id)
 LEFT JOIN regions ra ON ra.code = p.region_a
 LEFT JOIN regions rb ON rb.code = p.region_b
-WHERE p.topic_id = :topic_id AND t.relevant
+WHERE p.topic_id = :topic_id AND t.relevant AND NOT a.is_spam
   AND NOT EXISTS (SELECT FROM alerts k WHERE k.alert_key = 'pair:' || p.topic_id || ':' || p.region_a || '-' || p.region_b)
 ORDER BY p.region_a, p.region_b, a.published_at NULLS LAST, a.article_id
 ON CONFLICT (alert_key) DO NOTHING
@@ -22,12 +22,11 @@ ON CONFLICT (alert_key) DO NOTHING
 INSERT INTO alerts (alert_key, kind, title, detail, url)
 SELECT DISTINCT ON (lower(agreement))
        'agreement:' || t.topic_id || ':' || lower(agreement), 'new_agreement',
-       agreement || ': ' || coalesce(nullif(a.title, ''), a.canonical_url),
-       a.site || coalesce(' · story #' || a.story_id, ''), a.canonical_url
+       agreement, coalesce(nullif(a.title, ''), a.canonical_url), a.canonical_url
 FROM article_topics t
 CROSS JOIN LATERAL unnest(t.agreements) AS agreement
 JOIN articles a USING (article_id)
-WHERE t.topic_id = :topic_id AND t.relevant
+WHERE t.topic_id = :topic_id AND t.relevant AND NOT a.is_spam
   AND NOT EXISTS (SELECT FROM alerts k WHERE k.alert_key = 'agreement:' || t.topic_id || ':' || lower(agreement))
 ORDER BY lower(agreement), a.published_at NULLS LAST, a.article_id
 ON CONFLICT (alert_key) DO NOTHING
