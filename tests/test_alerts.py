@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from webhook_receiver import WebhookReceiver
 
 from mediamon.alerts import Alert, AlertKind, email, safe_url, webhook_payload
 from mediamon.fetch import FetchError, post_json
+from webhook_receiver import WebhookReceiver
 
 HOSTILE_TITLE = "北京 & <天津> [合作](javascript:alert(1)) *签约* <!channel> {{ 7*7 }}\n# heading"
 ARTICLE_URL = "http://news.example.cn/a/1.html?x=(1)|y"

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 
-from webhook_receiver import WebhookReceiver
-
 from conftest import DAGS
+from webhook_receiver import WebhookReceiver
 
 
 def _connect(monkeypatch, receiver: WebhookReceiver, fmt: str, timeout_s: float = 10) -> None:

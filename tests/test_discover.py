@@ -116,7 +116,7 @@ def test_feed_parser_never_fetches_or_opens_files(tmp_path):
 
 
 def test_entity_expansion_is_not_performed():
-    laughs = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     bomb = f"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "ha">{laughs}]>
       <rss><channel><item><title>&l9;</title><link>http://news.example.cn/b.html</link></item></channel></rss>"""
     links = parse_feed(bomb.encode(), BASE, max_links=10).links

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mediamon.pace import Poll, learn_pace
 from mediamon.settings import PaceSettings
 
-T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
 KNOBS = PaceSettings()
 NO_JITTER = PaceSettings(jitter=0.0)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mediamon import pace_db, pipeline, store
+from mediamon import pace_db, sources_db, store
 
 SOURCES = """sources:
   - {id: busy, name: Busy, language: en, kind: rss, url: "http://127.0.0.1:9/busy.xml", allow_private: ["127.0.0.1:9"]}
@@ -23,7 +23,7 @@ def _sync(settings, tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text(SOURCES)
     settings = settings.__class__(**{**settings.__dict__, "sources_file": path})
-    pipeline.sync_sources(settings)
+    sources_db.sync_sources(settings)
     return settings
 
 

@@ -42,7 +42,7 @@ class WebhookReceiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> "WebhookReceiver":
+    def __enter__(self) -> WebhookReceiver:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -10,19 +10,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
-from typing import Sequence
 from urllib.parse import quote, urlsplit
 
-
-class AlertKind(str, Enum):
-    NEW_PAIR = "new_pair"
-    NEW_AGREEMENT = "new_agreement"
-    SOURCE_SILENT = "source_silent"
-    SOURCE_DISABLED = "source_disabled"
-    RUN_FAILED = "run_failed"
-
+from mediamon.outcomes import AlertKind
 
 SECTIONS = {
     AlertKind.NEW_PAIR: "New cooperation region pairs",
@@ -89,7 +81,8 @@ def webhook_payload(alerts: Sequence[Alert], fmt: str, run: str | None = None) -
     if fmt == "slack":
         return {"text": _render(alerts, _slack_escape(title), _slack_item)}
     if fmt == "dingtalk":
-        return {"msgtype": "markdown", "markdown": {"title": title, "text": _render(alerts, _md_escape(title), _md_item)}}
+        text = _render(alerts, _md_escape(title), _md_item)
+        return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
     if fmt == "wecom":
         return {"msgtype": "markdown", "markdown": {"content": _render(alerts, _md_escape(title), _md_item)}}
     raise ValueError(f"unknown webhook format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -169,6 +162,7 @@ def _slack_item(line: _Line) -> str:
     return f"{subjects}: " + (f"<{url}|{about.replace('|', '¦')}>" if url else about)
 
 
+_FULL_WIDTH_BRACKETS = str.maketrans("[]()", "［］（）")
 _MD_SPECIAL = re.compile(r"([\\`*_{}#+!|~])")
 
 
@@ -176,7 +170,7 @@ def _md_escape(text: str) -> str:
     """Markdown-safe text: HTML special characters as entities (WeCom renders <font> tags),
     Markdown punctuation backslash-escaped, and brackets full-width so no link can be formed."""
     text = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.translate(str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）"}))
+    text = text.translate(_FULL_WIDTH_BRACKETS)
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 

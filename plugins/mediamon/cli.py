@@ -153,19 +153,21 @@ def _sources_add(args, settings: Settings) -> int:
         return 1
     print(f"# {scan.home_url}: {scan.title!r}, language {scan.language}")
     for candidate in scan.candidates:
-        state = f"{candidate.articles} article links" if candidate.works else f"skipped: {candidate.problem or 'no article links'}"
+        state = (f"{candidate.articles} article links" if candidate.works
+                 else f"skipped: {candidate.problem or 'no article links'}")
         print(f"#   {candidate.kind:8} {candidate.url}  ({candidate.found_via}; {state})")
     existing = load_sources(args.write) if args.write and args.write.exists() else []
     known_urls = {s.url for s in existing}
     found = [s for s in site_scan.stanzas(scan, allow, taken={s.source_id for s in existing})
              if s["url"] not in known_urls]
     if not found:
-        print("# no working feed, sitemap or listing found" + (f" that is not already in {args.write}" if existing else ""))
+        already = f" that is not already in {args.write}" if existing else ""
+        print(f"# no working feed, sitemap or listing found{already}")
         return 1
     print(yaml.safe_dump(found, allow_unicode=True, sort_keys=False, width=1000), end="")
     if args.write:
         total = append_sources(args.write, found)
-        print(f"# appended {len(found)} source(s) to {args.write} ({len(total)} in all; `mediamon sources check` accepts it)")
+        print(f"# appended {len(found)} source(s) to {args.write} ({len(total)} in all)")
     return 0
 
 

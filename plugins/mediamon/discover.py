@@ -145,7 +145,7 @@ def _entry_date(entry) -> datetime | None:
             return parsed
     for key in ("published_parsed", "updated_parsed"):
         if entry.get(key):
-            return datetime(*entry[key][:6], tzinfo=timezone.utc)
+            return datetime(*entry[key][:6], tzinfo=UTC)
     return None
 
 

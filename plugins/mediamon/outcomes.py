@@ -108,3 +108,23 @@ class MainTextCandidate(StrEnum):
 
     FIRST = "first"  # trafilatura in the mode of the page's script
     BALANCED = "balanced"  # the balanced-mode second candidate, which added article prose
+
+
+class SourceState(StrEnum):
+    """``analyst.source_health.state``: what an operator looks at first (008_operators.sql)."""
+
+    OK = "ok"
+    OFF_IN_CONFIG = "off_in_config"  # enabled: false in the sources YAML
+    DISABLED = "disabled"  # auto-disabled by its failure score
+    BACKING_OFF = "backing_off"  # failed lately; the next attempt waits
+    SILENT = "silent"  # answers, but no new URL for much longer than its usual gap
+
+
+class AlertKind(StrEnum):
+    """``alerts.kind``, and the failed-task alert, which is sent at once and never stored."""
+
+    NEW_PAIR = "new_pair"
+    NEW_AGREEMENT = "new_agreement"
+    SOURCE_SILENT = "source_silent"
+    SOURCE_DISABLED = "source_disabled"
+    RUN_FAILED = "run_failed"

@@ -13,7 +13,7 @@ what was published since.
 The poll interval is that gap (one new URL expected per poll: a feed holding its last 20 items
 loses nothing unless a burst of 20 comes between two polls), clamped to ``[floor_s, ceiling_s]``
 and jittered by ``±jitter`` so sources added together drift apart. Failing sources are held back by
-:mod:`mediamon.health` as before; their failed polls neither start nor extend the clock.
+:mod:`mediamon.health_db` as before; their failed polls neither start nor extend the clock.
 
 Silence: with ``N`` new URLs over ``T`` seconds of activity, a gap of ``k`` times the usual one
 has probability ``e^-k`` under the Poisson model; ``silence_factor`` 5 gives ~0.7 % false alarms
@@ -22,9 +22,9 @@ per check, and ``min_silence_s`` keeps busy feeds from alarming over a quiet lun
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from mediamon.settings import PaceSettings
 

@@ -37,7 +37,7 @@ def record_discover(settings: Settings, source_id: str, *, answered: bool, links
             "source_id": source_id, "publish_gap_s": pace.publish_gap_s, "poll_interval_s": pace.interval_s,
             "next_due_at": pace.next_due_at, "last_new_at": pace.last_new_at, "silent": pace.silent,
             "expected_gap_s": pace.expected_gap_s, "observed_gap_s": pace.observed_gap_s})[0]
-    if row.newly_silent:
+    if row.newly_silent and pace.observed_gap_s is not None and pace.expected_gap_s is not None:
         log.warning("source %s is silent: no new URL for %.1f h, usually one every %.1f h", source_id,
                     pace.observed_gap_s / 3600, pace.expected_gap_s / 3600)
     log.info("source %s: one new URL every %.0f min, next discover in %.0f min (at %s)", source_id,

@@ -25,7 +25,7 @@ import feedparser
 import lxml.html
 
 from mediamon import discover, extract
-from mediamon.fetch import FetchError, FetchResult, Fetcher
+from mediamon.fetch import Fetcher, FetchError, FetchResult
 
 # Where feeds live when a page does not link them; WordPress, Hugo, Jekyll and most CMSs use these.
 COMMON_FEED_PATHS = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/index.xml", "/feed.xml")
@@ -252,7 +252,7 @@ def _content_link_count(root, base: str) -> int:
 _KIND_LABEL = {"rss": "RSS", "atom": "Atom", "sitemap": "sitemap", "listing": "listing"}
 
 
-def stanzas(scan: SiteScan, allow_private: tuple[str, ...] = (), taken: set[str] = frozenset(),
+def stanzas(scan: SiteScan, allow_private: tuple[str, ...] = (), taken: frozenset[str] | set[str] = frozenset(),
             today: date | None = None) -> list[dict]:
     """One source stanza per working candidate, with an id not in ``taken``."""
     ids = set(taken)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from airflow.sdk.bases.notifier import BaseNotifier
