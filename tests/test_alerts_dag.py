@@ -87,3 +87,25 @@ def test_send_reports_failed_and_unconfigured_channels(airflow_home, monkeypatch
         assert notify.send(alerts, "run-1") == "webhook"
     assert failing.messages[0]["json"] == receiver.messages[0]["json"]
     assert receiver.messages[0]["json"]["markdown"]["content"].endswith("Sources silent:\n- s: no new URL for 13 h")
+
+
+def test_alerts_by_email_through_the_smtp_connection(airflow_home, monkeypatch):
+    from mediamon.alerts import Alert, AlertKind
+    from mediamon_airflow import notify
+    from smtp_receiver import SmtpReceiver
+
+    alerts = [Alert(AlertKind.NEW_PAIR, "pair:t:a-b", "北京市 – 天津市", "<b>京津</b> {{ 7*7 }} 签约",
+                    "http://news.example.cn/a/1.html")]
+    monkeypatch.delenv("AIRFLOW_CONN_MEDIAMON_ALERT_WEBHOOK", raising=False)
+    monkeypatch.setenv("MEDIAMON_ALERT_EMAIL_TO", "ops@example.invalid")
+    with SmtpReceiver() as smtp:
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
+            "conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
+            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "mediamon@example.invalid"}}))
+        assert notify.send(alerts, "run-2") == "email"
+    [message] = smtp.messages
+    assert message["To"] == "ops@example.invalid" and message["Subject"].startswith("mediamon: 1 new cooperation")
+    page = SmtpReceiver.html(message)
+    # Escaped, and not rendered as a template: the braces arrive as they were written.
+    assert "&lt;b&gt;京津&lt;/b&gt; {{ 7*7 }} 签约" in page and "<b>京津" not in page and "49" not in page
+    assert '<a href="http://news.example.cn/a/1.html">' in page
