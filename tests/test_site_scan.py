@@ -64,6 +64,19 @@ LAYOUTS = {
                          + "".join(f"<url><loc>{{base}}/en/2025/{3000 + i}.html</loc><news:news><news:title>N{i}"
                                    "</news:title></news:news></url>" for i in range(6)) + "</urlset>"),
     },
+    # The feed is only an "RSS" button in the page, served as application/x-rss+xml; the sitemap is
+    # a WordPress-style index at /sitemap_index.xml.
+    "feed_button_and_sitemap_index": {
+        "/": ("text/html", _page("Button Post", body='<footer><a href="/news/feed/">RSS</a></footer>')),
+        "/news/feed/": ("application/x-rss+xml", _rss("{base}", 7)),
+        "/sitemap_index.xml": ("application/xml",
+                               '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                               "<sitemap><loc>{base}/post-sitemap.xml</loc></sitemap></sitemapindex>"),
+        "/post-sitemap.xml": ("application/xml",
+                              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                              + "".join(f"<url><loc>{{base}}/2025/03/{4000 + i}.html</loc></url>" for i in range(9))
+                              + "</urlset>"),
+    },
     # No feed and no sitemap: one section is a real listing, another is mostly links to elsewhere.
     "no_feed_at_all": {
         "/": ("text/html", _page("没有订阅源的网站", body='<a href="/local/">本地新闻</a> <a href="/links/">友情链接</a>',
@@ -149,6 +162,13 @@ def test_a_relative_feed_url_resolves_against_the_page(site):
     assert _working(scan) == {"en/feeds/all.atom": ("atom", 3), "sitemap.xml": ("sitemap", 6)}
     # With a working feed linked, the common feed paths are not probed.
     assert not set(site.hits) & {"/feed", "/rss.xml", "/index.xml"}
+
+
+@pytest.mark.parametrize("site", ["feed_button_and_sitemap_index"], indirect=True)
+def test_a_feed_button_and_a_sitemap_index_at_a_common_path(site):
+    scan = _scan(site.url, site.authority)
+    assert _working(scan) == {"news/feed/": ("rss", 7), "sitemap_index.xml": ("sitemap", 9)}
+    assert {c.found_via for c in scan.working} == {"feed-like <a> link", "common path /sitemap_index.xml (index of 1)"}
 
 
 @pytest.mark.parametrize("site", ["no_feed_at_all"], indirect=True)

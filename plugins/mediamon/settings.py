@@ -60,7 +60,8 @@ class FetchSettings:
     batch_pages: int = 200
     accepted_content_types: tuple[str, ...] = (
         "text/html", "application/xhtml+xml", "application/xml", "text/xml",
-        "application/rss+xml", "application/atom+xml", "text/plain",
+        "application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/x-rss+xml",
+        "text/plain",
     )
 
     def __post_init__(self) -> None:

@@ -3,9 +3,11 @@
 From the home page (fetched through the guarded :class:`~mediamon.fetch.Fetcher`, so robots.txt,
 the address guard and the size and time limits hold) it collects candidates:
 
-1. feeds: ``<link rel=alternate>`` RSS/Atom/RDF links, then the common feed paths;
-2. sitemaps: ``Sitemap:`` lines of robots.txt, then ``/sitemap.xml`` (robots.txt may list a feed
-   there too: the sitemap protocol allows it, so every document is judged by what it parses as);
+1. feeds: ``<link rel=alternate>`` RSS/Atom/RDF links; without a working one, feed-like ``<a>``
+   links (an "RSS" button, ``/feed/``, ``*.xml``), then the common feed paths;
+2. sitemaps: ``Sitemap:`` lines of robots.txt, then ``/sitemap.xml``, then a few common index and
+   news sitemap paths (robots.txt may list a feed too: the sitemap protocol allows it, so every
+   document is judged by what it parses as);
 3. listings: the home page and the same-site section pages it links to whose links are mostly
    article-shaped.
 
@@ -29,6 +31,11 @@ from mediamon.fetch import Fetcher, FetchError, FetchResult
 
 # Where feeds live when a page does not link them; WordPress, Hugo, Jekyll and most CMSs use these.
 COMMON_FEED_PATHS = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/index.xml", "/feed.xml")
+# Tried when neither robots.txt nor /sitemap.xml gives a working sitemap (WordPress/Yoast, news plugins).
+COMMON_SITEMAP_PATHS = ("/sitemap_index.xml", "/sitemap-index.xml", "/sitemap-news.xml", "/news-sitemap.xml")
+# Page links (not <link> tags) that look like feeds: "RSS" buttons, /feed/ paths, .rss/.atom/.xml files.
+_FEED_HREF = re.compile(r"(\.(rss|atom|xml)$|/(rss|feed|atom)s?(/|\.|$))", re.IGNORECASE)
+MAX_FEED_ANCHORS = 5
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json")
 # Counts stop here: enough to tell a working source from a dead one.
 MAX_LINKS = 500
@@ -101,7 +108,17 @@ def scan_site(url: str, fetcher: Fetcher) -> SiteScan:
     for sitemap_url in _robots_sitemaps(fetcher, origin):
         check(sitemap_url, "robots.txt Sitemap:", "any")
     check(discover.canonical_url(origin + "/sitemap.xml"), "common path /sitemap.xml", "sitemap")
-    if not any(c.works and c.kind in ("rss", "atom") for c in checked.values()):
+
+    def found(*kinds: str) -> bool:
+        return any(c.works and c.kind in kinds for c in checked.values())
+
+    if not found("sitemap"):
+        for path in COMMON_SITEMAP_PATHS:
+            check(discover.canonical_url(origin + path), f"common path {path}", "sitemap")
+    if not found("rss", "atom"):
+        for href in _feed_anchors(root)[:MAX_FEED_ANCHORS]:
+            check(discover.canonical_url(href, base), "feed-like <a> link", "any")
+    if not found("rss", "atom"):
         for path in COMMON_FEED_PATHS:
             check(discover.canonical_url(origin + path), f"common path {path}", "feed")
     listing = _listing(base, html, "home page", title)
@@ -199,6 +216,11 @@ def _feed_links(root) -> list[str]:
     return [link.get("href") for link in root.iter("link")
             if "alternate" in (link.get("rel") or "").lower().split()
             and (link.get("type") or "").split(";")[0].strip().lower() in FEED_TYPES and link.get("href")]
+
+
+def _feed_anchors(root) -> list[str]:
+    hrefs = [a.get("href") or "" for a in root.iter("a")]
+    return list(dict.fromkeys(h for h in hrefs if _FEED_HREF.search(urlsplit(h.strip()).path)))
 
 
 def _robots_sitemaps(fetcher: Fetcher, origin: str) -> list[str]:
