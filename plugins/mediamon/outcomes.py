@@ -111,7 +111,7 @@ class MainTextCandidate(StrEnum):
 
 
 class SourceState(StrEnum):
-    """``analyst.source_health.state``: what an operator looks at first (009_operators.sql)."""
+    """``analyst.source_health.state``: what an operator looks at first (010_operators.sql)."""
 
     OK = "ok"
     OFF_IN_CONFIG = "off_in_config"  # enabled: false in the sources YAML

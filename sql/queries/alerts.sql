@@ -1,4 +1,4 @@
--- Alerts: events recorded once under a key (see 009_operators.sql), then delivered in batches.
+-- Alerts: events recorded once under a key (see 010_operators.sql), then delivered in batches.
 
 -- name: record_new_pairs
 -- A region pair never seen before in a relevant, non-spam article of the topic; the earliest article

@@ -1,4 +1,4 @@
--- Pace: each source's discover history, learned interval, due time and silence (see 009_operators.sql).
+-- Pace: each source's discover history, learned interval, due time and silence (see 010_operators.sql).
 
 -- name: record_poll
 INSERT INTO discover_outcomes (source_id, answered, links, new_urls)

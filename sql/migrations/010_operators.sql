@@ -39,12 +39,12 @@ CREATE INDEX alerts_pending_idx ON alerts (created_at) WHERE sent_at IS NULL;
 -- Pairs and agreements known before this migration are not news.
 INSERT INTO alerts (alert_key, kind, title, sent_at, sent_to)
 SELECT DISTINCT 'pair:' || topic_id || ':' || region_a || '-' || region_b, 'new_pair', region_a || '-' || region_b,
-       now(), 'known before migration 009'
+       now(), 'known before migration 010'
 FROM article_region_pairs
 ON CONFLICT DO NOTHING;
 INSERT INTO alerts (alert_key, kind, title, sent_at, sent_to)
 SELECT DISTINCT 'agreement:' || t.topic_id || ':' || lower(agreement), 'new_agreement', agreement,
-       now(), 'known before migration 009'
+       now(), 'known before migration 010'
 FROM article_topics t CROSS JOIN LATERAL unnest(t.agreements) AS agreement
 WHERE t.relevant
 ON CONFLICT DO NOTHING;
