@@ -1,4 +1,5 @@
-"""mediamon_ingest: sources -> due sources -> discover -> fetch -> extract and load -> dedupe -> classify -> alert.
+"""mediamon_ingest: sources -> due sources -> discover -> fetch -> extract and load -> dedupe -> classify -> events
+-> alert.
 
 Wiring only: every task calls the glue of its stage (``mediamon.<stage>_db``) and returns its
 typed result as a plain dict (``to_xcom()``); ``RunCounts.merge_xcom`` sums the run's counts. XCom carries source ids,
@@ -94,11 +95,12 @@ def mediamon_ingest():
     @task(outlets=[articles], trigger_rule="none_failed")
     def classify(discovered: list[dict], fetched: list[dict], extracted: list[dict], deduped: dict,
                  source_ids: list[str], due: list[str], *, outlet_events=None) -> dict:
-        from mediamon import classify_db, health_db
+        from mediamon import classify_db, events_db, health_db
         from mediamon.results import RunCounts
 
         classified = classify_db.classify_articles(settings()).to_xcom()
-        counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped, classified).to_xcom()
+        linked = events_db.link_events(settings()).to_xcom()
+        counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped, classified, linked).to_xcom()
         # Sources this run did not discover: not due yet by their pace, or held back by health.
         skipped = set(source_ids) - set(due)
         counts |= {"skipped": len(skipped), "on_hold": len(skipped & set(health_db.sources_on_hold(settings())))}

@@ -7,6 +7,9 @@ report ("no new coverage"). The summary (id, period, counts, paths) is printed t
 returned as XCom and put on the ``mediamon_reports`` asset event. ``email`` sends the page through
 Airflow's SMTP provider (connection ``smtp_default``) only when ``MEDIAMON_REPORT_EMAIL_TO`` is set.
 
+Param ``collection`` (a name from the sources YAML) builds the report on that collection's sources
+only, with its own watermark.
+
 Schedule: ``MEDIAMON_REPORT_CRON`` (default 08:00) in ``MEDIAMON_REPORT_TIMEZONE`` (default
 Asia/Shanghai); with ``MEDIAMON_REPORT_ON_INGEST=true`` also after each update of the ingest asset.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -39,13 +42,16 @@ cron = CronTriggerTimetable(config.schedule_cron, timezone=config.timezone)
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     tags=["mediamon"],
     doc_md=__doc__,
+    # Trigger with {"collection": "central-media"} for a report on one collection of sources.
+    params={"collection": Param(None, type=["null", "string"],
+                                description="report on the sources of this collection only")},
 )
 def mediamon_report():
     @task(outlets=[reports])
-    def build(*, outlet_events=None) -> dict:
+    def build(*, params=None, outlet_events=None) -> dict:
         from mediamon import report_db
 
-        summary = report_db.build_report(settings())
+        summary = report_db.build_report(settings(), collection=(params or {}).get("collection") or None)
         outlet_events[reports].extra = summary
         print("mediamon_report summary:", summary)
         print("mediamon_report html:", summary["paths"]["html"])

@@ -33,6 +33,15 @@ SOURCE_CASES = {
     "unknown source field": (GOOD_SOURCE + "  crawl_delay: 3\n", 6, "crawl_delay", "unknown field"),
     "missing field": (GOOD_SOURCE.replace("  language: zh\n", ""), 1, "language", "missing required field"),
     "private allowlist wildcard": (GOOD_SOURCE + "  allow_private: ['*:80']\n", 6, "allow_private", "not an exact"),
+    "unknown outlet tier": (GOOD_SOURCE + "  outlet: {tier: national}\n", 6, "outlet", "outlet.tier must be one of"),
+    "province not in the gazetteer": (GOOD_SOURCE + "  outlet:\n    tier: provincial\n    province: 990000\n", 7,
+                                      "outlet", "outlet.province '990000' is not a province-level"),
+    "province given as a city": (GOOD_SOURCE + "  outlet: {tier: municipal, province: 330100}\n", 6, "outlet",
+                                 "not a province-level"),
+    "unknown outlet field": (GOOD_SOURCE + "  outlet: {tier: central, city: x}\n", 6, "outlet",
+                             "unknown field outlet.city"),
+    "collections not a list of names": (GOOD_SOURCE + "  collections: Yangtze Delta\n", 6, "collections",
+                                        "must be a list of names"),
 }
 
 

@@ -73,7 +73,7 @@ def test_rss_items_are_absolute_served_urls_with_dates(site):
 def test_atom_entries_are_absolute_served_urls_with_dates(site):
     feed = get_xml(site.repost_url + "/atom.xml")
     entries = feed.findall("rss_atom:entry", NS)
-    assert len(entries) == 4
+    assert len(entries) == 5
     for entry in entries:
         link = entry.find("rss_atom:link[@rel='alternate']", NS).get("href")
         assert link.startswith(site.repost_url + "/")

@@ -76,7 +76,15 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
 
     data = json.loads(Path(summary["paths"]["json"]).read_text(encoding="utf-8"))
     assert data["counts"] == summary["counts"]
-    assert len(data["trend"]) == ingested.report.trend_days
+    # The first report's trend runs from the first to the last day of relevant coverage (the demo's
+    # articles are old: a window ending today would be empty), each day normalized by all articles.
+    days = sql(ingested, "SELECT min(published_date) AS first, max(published_date) AS last FROM analyst.topic_hits "
+                         "WHERE relevant AND NOT is_spam")[0]
+    assert (data["trend"][0]["day"], data["trend"][-1]["day"]) == (days.first.isoformat(), days.last.isoformat())
+    assert len(data["trend"]) >= ingested.report.trend_days
+    assert sum(d["stories"] for d in data["trend"]) >= summary["counts"]["new_stories"]
+    assert all(0 < d["story_share"] <= 1 for d in data["trend"] if d["stories"])
+    assert all(d["articles_collected"] >= d["stories"] for d in data["trend"])
     titles = sql(ingested, "SELECT title FROM articles WHERE article_id = ANY(:ids)", {"ids": relevant})
     assert {s["title"] for s in data["stories"]} <= {t.title for t in titles}
     assert any("北京市" in s["regions"] for s in data["stories"])

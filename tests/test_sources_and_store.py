@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import sqlalchemy as sa
 
 from mediamon import sources_db, store
@@ -46,3 +47,21 @@ def test_named_queries_bind_parameters(settings):
     with store.transaction(settings) as conn:
         assert store.rows(conn, "discover.source", {"source_id": hostile}) == []
         assert conn.execute(sa.text("SELECT count(*) FROM sources")).scalar() == 0
+
+
+@pytest.mark.parametrize("name", ["sources.yaml", "sources.production.yaml"])
+def test_every_seed_source_names_its_outlet_and_collections(name):
+    from mediamon.sources import OUTLET_TIERS
+
+    sources = load_sources(PROJECT_ROOT / "seeds" / name)
+    assert sources and all(s.outlet_tier in OUTLET_TIERS and s.media_type and s.collections for s in sources)
+
+
+def test_demo_site_sources_carry_outlets(demo_site, tmp_path):
+    from mediamon.demo_site import sources_yaml
+
+    path = tmp_path / "sources.yaml"
+    path.write_text(sources_yaml(demo_site), encoding="utf-8")
+    tiers = {s.source_id: (s.outlet_tier, s.outlet_province, s.collections) for s in load_sources(path)}
+    assert tiers["demo-news-rss"] == ("central", None, ("demo", "originals"))
+    assert tiers["demo-repost-atom"] == ("portal", "310000", ("demo", "aggregators"))

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rep = commands.add_parser("report", help="build the report on coverage new since the last one")
     rep.add_argument("--out", type=Path, help="reports directory (default: $MEDIAMON_REPORTS_DIR or .mediamon/reports)")
+    rep.add_argument("--collection", metavar="NAME",
+                     help="report on the sources of this collection only (its own watermark and ledger)")
 
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_command", required=True)
     bench_dedupe = bench.add_parser("dedupe", help="story lookup+insert cost at 10k, 100k and 1M fingerprints")
@@ -219,7 +221,7 @@ def _report(args, settings: Settings) -> int:
     if args.out:
         settings = replace(settings, reports_dir=args.out)
     pipeline.migrate(settings)
-    summary = report_db.build_report(settings)
+    summary = report_db.build_report(settings, collection=args.collection)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     print(summary["paths"]["html"])
     return 0

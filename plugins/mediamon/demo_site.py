@@ -244,9 +244,13 @@ def sources_yaml(site: DemoSite) -> str:
         ("demo-repost-listing", "news papper 新闻分类", "listing", f"{repost}/category/news/",
          repost_allow),
     ]
+    # The news site stands for a central outlet, the repost site for an aggregator blog.
+    outlets = {news_allow: ({"tier": "central", "media_type": "news_site"}, ["demo", "originals"]),
+               repost_allow: ({"tier": "portal", "province": "310000", "media_type": "blog"}, ["demo", "aggregators"])}
     entries = [
         {"id": id_, "name": name, "language": "zh", "kind": kind, "url": url,
-         "crawl_delay_s": 0, "max_pages": 50, "allow_private": [allow]}
+         "crawl_delay_s": 0, "max_pages": 50, "allow_private": [allow],
+         "outlet": outlets[allow][0], "collections": outlets[allow][1]}
         for id_, name, kind, url, allow in sources
     ]
     return yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, default_flow_style=None)

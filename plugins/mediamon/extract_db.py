@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from mediamon import discover, extract, store
+from mediamon import discover, extract, search, store
 from mediamon.dedupe import text_sha256
 from mediamon.outcomes import ExtractReason, ExtractStatus
 from mediamon.results import ExtractResult
@@ -65,7 +65,8 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
                          result.lang, result.published_at, result.author, result.editor, result.site_name,
                          result.source_attribution, result.original_title, result.translation,
                          result.translation_lang, result.encoding, text_sha256(result.text), version,
-                         json.dumps(result.page_fields, ensure_ascii=False), str(result.published_at_source)))
+                         json.dumps(result.page_fields, ensure_ascii=False), str(result.published_at_source),
+                         search.vector_literal(result.title, result.text, result.translation)))
             outcomes.append((page.url_id, ExtractStatus.ARTICLE, None, version))
         loaded = store.execute_many_values(conn, "extract.upsert_articles", rows, fetch=True) if rows else []
         if outcomes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from mediamon import classify_db, dedupe_db, discover_db, extract_db, fetch_db, sources_db, store
+from mediamon import classify_db, dedupe_db, discover_db, events_db, extract_db, fetch_db, search_db, sources_db, store
 from mediamon.results import DedupeResult, ExtractResult, RunCounts
 from mediamon.settings import Settings
 
@@ -25,9 +25,10 @@ def migrate(settings: Settings) -> list[str]:
 
 def dedupe(settings: Settings) -> DedupeResult:
     """The dedupe step: extract pages an earlier run fetched but died before extracting, link exact
-    duplicates, then assign stories."""
+    duplicates, assign stories, and give a search vector to articles loaded without one."""
     leftovers = extract_db.extract_pages(settings)
-    return DedupeResult(leftovers, dedupe_db.link_exact_duplicates(settings), dedupe_db.assign_stories(settings))
+    return DedupeResult(leftovers, dedupe_db.link_exact_duplicates(settings), dedupe_db.assign_stories(settings),
+                        search_db.index_articles(settings))
 
 
 def ingest(settings: Settings) -> RunCounts:
@@ -39,5 +40,6 @@ def ingest(settings: Settings) -> RunCounts:
     extracted = [extract_db.extract_pages(settings)]
     # Everything fetched was just extracted: no leftovers (the DAG's dedupe task may find some).
     deduped = DedupeResult(ExtractResult(), dedupe_db.link_exact_duplicates(settings),
-                           dedupe_db.assign_stories(settings))
-    return RunCounts.merge(discovered, fetched, extracted, deduped, classify_db.classify_articles(settings))
+                           dedupe_db.assign_stories(settings), search_db.index_articles(settings))
+    classified = classify_db.classify_articles(settings)
+    return RunCounts.merge(discovered, fetched, extracted, deduped, classified, events_db.link_events(settings))

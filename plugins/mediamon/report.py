@@ -19,7 +19,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from html import escape
 from math import cos, pi, sin
 from pathlib import Path
@@ -27,12 +27,14 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from mediamon import report_sections as sections
 from mediamon.settings import ReportSettings
 
 log = logging.getLogger(__name__)
 
-COUNT_KEYS = ("new_stories", "stories", "articles", "sites", "spam_copies")
+COUNT_KEYS = ("events", "new_stories", "stories", "articles", "sites", "spam_copies")
 COUNT_LABELS = {
+    "events": ("合作事件", "events"),
     "new_stories": ("新增报道", "new stories"),
     "stories": ("涉及报道", "stories with new copies"),
     "articles": ("文章（转载）", "articles (copies)"),
@@ -46,8 +48,12 @@ CSV_COLUMNS = {
     "spam_copies": ("article_id", "title", "site", "url", "story_title", "evidence"),
     "regions": ("code", "name", "stories", "articles"),
     "region_pairs": ("region_a", "region_a_name", "region_b", "region_b_name", "stories", "articles"),
-    "trend": ("day", "stories", "undated"),
+    "trend": ("day", "stories", "undated", "articles_collected", "story_share"),
     "sources": ("site", "source", "articles", "stories", "spam_copies"),
+    "events": ("event_key", "title", "date", "stories", "articles", "new_articles", "sites", "parties",
+               "cooperation_types", "agreements", "linked_by", "story_keys", "story_list"),
+    "outlet_tiers": ("tier", "stories", "articles", "sites"),
+    "trend_by_dimension": ("dimension", "key", "name", "stories", "story_share", "per_day"),
 }
 
 
@@ -69,12 +75,14 @@ class _Story:
 
 
 def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None, period_end: datetime,
-             copies: list[Any], regions: list[Any], pairs: list[Any], per_day: dict[date, Any],
-             previous: Any) -> dict[str, Any]:
+             copies: list[Any], regions: list[Any], pairs: list[Any], previous: Any, *,
+             trend_window: tuple[date, date], trend_stories: list[Any], collected: dict[date, int],
+             story_events: list[Any], collection: str | None = None) -> dict[str, Any]:
     """The report's data (plain, JSON-ready) from the rows :mod:`mediamon.report_db` read: the
     stories' ``copies``, the ``regions`` named by relevant copies, the period's region ``pairs``,
-    the trend window's rows ``per_day`` (``stories``, and ``undated`` among them), and the ``previous``
-    report (or None)."""
+    the ``previous`` report (or None); the trend window's relevant stories per day and dimension
+    (``trend_stories``, with ``undated`` among them) and articles ``collected`` per day; the event
+    of each story (``story_events``)."""
     zone = ZoneInfo(cfg.timezone)
     copies_of = defaultdict(list)
     for copy in copies:
@@ -86,7 +94,11 @@ def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None,
     period_copies = [c for c in copies if c.in_period and not c.is_spam]
 
     reported = [s for s in stories.values() if s.nonspam(period_only=True)]
+    # A story's key is its story_id once dedupe has assigned one; only those can be in an event.
+    event_of_id = {r.story_id: r for r in story_events}
+    event_of = {s.key: event_of_id.get(s.key) for s in reported}
     counts = {
+        "events": len({sections.event_key(s.key, event_of) for s in reported}),
         "new_stories": sum(not any(c.reported_before for c in s.copies) for s in reported),
         "stories": len(reported),
         "articles": len(period_copies),
@@ -96,30 +108,30 @@ def assemble(cfg: ReportSettings, report_id: int, period_start: datetime | None,
     previous_counts = previous.counts if previous else None
     changes = ({k: counts[k] - previous_counts.get(k, 0) for k in COUNT_KEYS} if previous_counts else None)
 
-    first_day = trend_first_day(cfg, period_end)
-    days = [first_day + timedelta(days=i) for i in range(cfg.trend_days)]
+    first_day, last_day = trend_window
+    trend, trend_by_dimension = sections.trend_rows(first_day, (last_day - first_day).days + 1, trend_stories,
+                                                    collected)
+    story_rows = _story_rows(reported, regions_of, zone)
 
     return {
         "report_id": report_id,
         "topic_id": cfg.topic_id,
+        "collection": collection,
         "period": {"start": _iso(period_start), "end": _iso(period_end), "timezone": cfg.timezone},
         "counts": counts,
         "previous": ({"report_id": previous.report_id, "counts": previous_counts} if previous else None),
         "changes": changes,
-        "stories": _story_rows(reported, regions_of, zone)[: cfg.top_stories],
+        "events": sections.event_rows(story_rows, copies_of, event_of)[: cfg.top_stories],
+        "stories": story_rows[: cfg.top_stories],
         "spam_copies": [_spam_row(c, stories) for c in copies if c.in_period and c.is_spam],
         "regions": _region_rows(period_copies, regions_of)[: cfg.top_regions],
         "region_pairs": _pair_rows(pairs, period_copies)[: cfg.top_pairs],
         # "undated": stories without any publication date, counted on the day first seen.
-        "trend": [{"day": day.isoformat(), "stories": per_day[day].stories if day in per_day else 0,
-                   "undated": per_day[day].undated if day in per_day else 0} for day in days],
+        "trend": trend,
+        "trend_by_dimension": trend_by_dimension,
+        "outlet_tiers": sections.tier_rows(period_copies),
         "sources": _source_rows(copies)[: cfg.top_sites],
     }
-
-
-def trend_first_day(cfg: ReportSettings, period_end: datetime) -> date:
-    """The first day of the trend chart, which ends on ``period_end``'s day in the report's zone."""
-    return period_end.astimezone(ZoneInfo(cfg.timezone)).date() - timedelta(days=cfg.trend_days - 1)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -233,7 +245,9 @@ def render_csv(rows: list[dict], columns: tuple[str, ...]) -> str:
 
 
 def _csv_cell(value):
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], dict):
+        value = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (list, tuple)):
         value = ";".join(map(str, value))
     elif isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False)
@@ -255,7 +269,9 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 10px;border-bot
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{border-bottom:1px solid #e4e7eb;padding:6px 8px;text-align:left;vertical-align:top}
 th{background:#f5f7fa}td.num,th.num{text-align:right}.tag{display:inline-block;background:#e6f0ff;border-radius:4px;padding:0 6px;margin:1px 2px;font-size:12px}
 .new{background:#fff3c4}.empty{padding:16px;background:#f5f7fa;border-radius:8px}.muted{color:#7b8794}
-#stories td:first-child{min-width:320px}.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}svg text{font-family:inherit}
+#stories td:first-child{min-width:320px}#event-list{padding-left:22px}.event{margin:0 0 14px}
+.event-stories{margin:4px 0;padding-left:22px;font-size:14px}.copies{font-size:12px}.copies a{margin-right:8px;color:#52606d}
+.agreement{background:#fdebd3}.bar{display:inline-block;height:10px;background:#3e7bfa;vertical-align:middle}.charts{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}svg text{font-family:inherit}
 """
 
 
@@ -307,9 +323,12 @@ def render_html(data: dict) -> str:
         f"<style>{_CSS}</style></head><body>",
         "<h1>区域合作报道简报 <span class=\"muted\">Regional cooperation coverage</span></h1>",
         f'<p class="period">报告 Report #{data["report_id"]} · 时段 Period: {_e(start)} → '
-        f'{_e(_local(period["end"], zone))} ({_e(period["timezone"])})</p>',
+        f'{_e(_local(period["end"], zone))} ({_e(period["timezone"])})'
+        + (f' · 来源集合 Collection: <strong>{_e(data["collection"])}</strong>' if data.get("collection") else "") + "</p>",
         '<section id="headline"><h2>概览 Headline numbers</h2>', f'<div class="cards">{cards}</div>', empty,
         "</section>",
+        '<section id="events"><h2>合作事件 Top events (event → stories → articles)</h2>',
+        sections.events_html(data["events"]), "</section>",
         '<section id="stories"><h2>重点报道 Top stories</h2>', _stories_table(data["stories"]), "</section>",
         '<section id="spam"><h2>垃圾转载 Spam copies (left out of the counts)</h2>',
         _spam_table(data["spam_copies"]), "</section>",
@@ -317,8 +336,13 @@ def render_html(data: dict) -> str:
         "<h3>最活跃地区 Most active regions</h3>", _regions_table(data["regions"]),
         "</div><div><h3>合作网络 Cooperation network</h3>", network_svg(data["region_pairs"]), "</div></div>",
         "<h3>地区组合 Region pairs</h3>", _pairs_table(data["region_pairs"]), "</section>",
-        f'<section id="trend"><h2>趋势 Trend: relevant stories per day, last {len(data["trend"])} days</h2>',
-        trend_svg(data["trend"]), _trend_basis(data["trend"]), "</section>",
+        f'<section id="trend"><h2>趋势 Trend: relevant stories per day, {len(data["trend"])} days to '
+        f'{_e(data["trend"][-1]["day"] if data["trend"] else "—")}</h2>',
+        trend_svg(data["trend"]), _trend_basis(data["trend"]), sections.share_svg(data["trend"]),
+        "<h3>按地区、组合与类型 By region, pair and cooperation type</h3>",
+        sections.dimension_trend_html(data["trend_by_dimension"]), "</section>",
+        '<section id="outlets"><h2>媒体层级 Coverage by outlet tier</h2>', sections.tiers_html(data["outlet_tiers"]),
+        "</section>",
         '<section id="sources"><h2>来源 Sources</h2>', _sources_table(data["sources"]), "</section>",
         '<p class="muted">mediamon · CSV and JSON files with the same data sit next to this page.</p>',
         "</body></html>",
@@ -385,18 +409,19 @@ def _sources_table(sources: list[dict]) -> str:
 # --- charts (inline SVG) -------------------------------------------------------------------------
 
 def trend_svg(trend: list[dict], width: int = 760, height: int = 240) -> str:
-    """A bar chart of stories per day, with a date label every fifth day."""
+    """A bar chart of stories per day, with a date label every fifth day (or sparser: at most 13)."""
     left, bottom, top = 36, 28, 16
     peak = max((d["stories"] for d in trend), default=0)
     scale = (height - bottom - top) / max(peak, 1)
     step = (width - left) / max(len(trend), 1)
     bars, labels = [], []
+    every = max(5, -(-len(trend) // 12))
     for i, day in enumerate(trend):
         h = day["stories"] * scale
         x = left + i * step
         bars.append(f'<rect x="{x + 1:.1f}" y="{height - bottom - h:.1f}" width="{step - 2:.1f}" height="{h:.1f}" '
                     f'fill="#3e7bfa"><title>{_e(day["day"])}: {day["stories"]}</title></rect>')
-        if i % 5 == 0 or i == len(trend) - 1:
+        if i % every == 0 and len(trend) - 1 - i >= every / 2 or i == len(trend) - 1:
             # The last label ends at the chart's edge instead of being cut by it.
             anchor, at = ("end", x + step) if i == len(trend) - 1 else ("middle", x + step / 2)
             labels.append(f'<text x="{at:.1f}" y="{height - 10}" font-size="11" text-anchor="{anchor}">'

@@ -105,21 +105,30 @@ class StoriesResult(_Result):
 
 
 @dataclass(frozen=True)
+class SearchIndexResult(_Result):
+    """``search_db.index_articles``: articles that got their search vector from the search stage."""
+
+    indexed: int = 0
+
+
+@dataclass(frozen=True)
 class DedupeResult(_Result):
-    """The ingest DAG's dedupe task: leftover pages extracted, exact duplicates, stories."""
+    """The ingest DAG's dedupe task: leftover pages extracted, exact duplicates, stories, and the
+    search vectors of articles loaded without one."""
 
     leftovers: ExtractResult = ExtractResult()
     duplicates: DuplicatesResult = DuplicatesResult()
     stories: StoriesResult = StoriesResult()
+    search: SearchIndexResult = SearchIndexResult()
 
     def to_xcom(self) -> dict[str, Any]:
         return {"leftovers": self.leftovers.to_xcom(), "duplicates": self.duplicates.to_xcom(),
-                "stories": self.stories.to_xcom()}
+                "stories": self.stories.to_xcom(), "search": self.search.to_xcom()}
 
     @classmethod
     def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
         return cls(ExtractResult.from_xcom(data["leftovers"]), DuplicatesResult.from_xcom(data["duplicates"]),
-                   StoriesResult.from_xcom(data["stories"]))
+                   StoriesResult.from_xcom(data["stories"]), SearchIndexResult.from_xcom(data.get("search", {})))
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,16 @@ class ClassifyResult(_Result):
 
     classified: int = 0
     relevant: int = 0
+
+
+@dataclass(frozen=True)
+class EventsResult(_Result):
+    """``events_db.link_events``: relevant stories, the events they form, and how many of those
+    events have more than one story."""
+
+    stories: int = 0
+    events: int = 0
+    linked_events: int = 0
 
 
 def _items(results: Sequence[Any]) -> list[Any]:
@@ -149,10 +168,12 @@ class RunCounts(_Result):
     new_stories: int = 0
     spam: int = 0
     relevant: int = 0
+    events: int = 0
 
     @classmethod
     def merge(cls, discovered: Sequence[DiscoverResult], fetched: Sequence[FetchBatchResult],
-              extracted: Sequence[ExtractResult], deduped: DedupeResult, classified: ClassifyResult) -> RunCounts:
+              extracted: Sequence[ExtractResult], deduped: DedupeResult, classified: ClassifyResult,
+              linked: EventsResult | None = None) -> RunCounts:
         extract_total = sum(_items(extracted), deduped.leftovers)
         return cls(
             discovered=sum(d.new_urls for d in discovered),
@@ -165,14 +186,16 @@ class RunCounts(_Result):
             new_stories=deduped.stories.new_stories,
             spam=deduped.stories.spam,
             relevant=classified.relevant,
+            events=linked.events if linked else 0,
         )
 
     @classmethod
     def merge_xcom(cls, discovered: Sequence[Mapping[str, Any]], fetched: Sequence[Mapping[str, Any]],
                    extracted: Sequence[Mapping[str, Any]], deduped: Mapping[str, Any],
-                   classified: Mapping[str, Any]) -> RunCounts:
+                   classified: Mapping[str, Any], linked: Mapping[str, Any] | None = None) -> RunCounts:
         """:meth:`merge` over the XCom dicts of the mapped tasks (Airflow's lazy sequences welcome)."""
         return cls.merge([DiscoverResult.from_xcom(d) for d in _items(discovered)],
                          [FetchBatchResult.from_xcom(f) for f in _items(fetched)],
                          [ExtractResult.from_xcom(e) for e in _items(extracted)],
-                         DedupeResult.from_xcom(deduped), ClassifyResult.from_xcom(classified))
+                         DedupeResult.from_xcom(deduped), ClassifyResult.from_xcom(classified),
+                         EventsResult.from_xcom(linked or {}))

@@ -6,7 +6,9 @@ file, the line, the source and the field.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +19,12 @@ from mediamon.errors import ConfigError
 
 KINDS = ("rss", "atom", "sitemap", "listing", "page")
 REQUIRED = ("id", "name", "language", "kind", "url")
-OPTIONAL = ("crawl_delay_s", "max_pages", "allow_private", "enabled", "notes")
+OPTIONAL = ("crawl_delay_s", "max_pages", "allow_private", "enabled", "notes", "outlet", "collections")
+# Who publishes: central media (人民网, 新华社), provincial and city papers and stations, county media
+# centres, government sites, commercial portals (新浪, 网易). Media Cloud groups its sources the same way.
+OUTLET_TIERS = ("central", "provincial", "municipal", "county", "government", "portal", "other")
+OUTLET_FIELDS = ("tier", "province", "media_type")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,10 @@ class Source:
     max_pages: int = 200
     allow_private: tuple[str, ...] = ()
     enabled: bool = True
+    outlet_tier: str | None = None
+    outlet_province: str | None = None     # GB/T 2260 code of a province-level division
+    media_type: str | None = None
+    collections: tuple[str, ...] = ()
 
     def settings_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -132,10 +143,50 @@ def _source(path: Path, node: yaml.Node) -> Source:
     enabled = values.get("enabled", True)
     if not isinstance(enabled, bool):
         raise fail("enabled", "must be true or false")
+    outlet = _outlet(values.get("outlet"), fail)
+    collections = values.get("collections") or []
+    if not isinstance(collections, list) or not all(isinstance(c, str) and _NAME.match(c) for c in collections):
+        raise fail("collections", "must be a list of names (lower-case letters, digits, '-' and '_')")
     return Source(source_id=values["id"].strip(), name=values["name"].strip(),
                   language=values["language"].strip(), kind=values["kind"], url=values["url"].strip(),
                   crawl_delay_s=float(delay) if delay is not None else None, max_pages=max_pages,
-                  allow_private=tuple(a.lower() for a in allow), enabled=enabled)
+                  allow_private=tuple(a.lower() for a in allow), enabled=enabled,
+                  outlet_tier=outlet.get("tier"), outlet_province=outlet.get("province"),
+                  media_type=outlet.get("media_type"), collections=tuple(dict.fromkeys(collections)))
+
+
+def _outlet(outlet: Any, fail) -> dict[str, str]:
+    """Validate ``outlet: {tier, province, media_type}``; errors name the sub-field."""
+    if outlet is None:
+        return {}
+    if not isinstance(outlet, dict):
+        raise fail("outlet", "must be a mapping with tier, province and media_type")
+    for key in outlet:
+        if key not in OUTLET_FIELDS:
+            raise fail("outlet", f"unknown field outlet.{key} (known: {', '.join(OUTLET_FIELDS)})")
+    tier = outlet.get("tier")
+    if tier not in OUTLET_TIERS:
+        raise fail("outlet", f"outlet.tier must be one of {', '.join(OUTLET_TIERS)}, not {tier!r}")
+    province = outlet.get("province")
+    if province is not None:
+        province = str(province)
+        if province not in _province_codes():
+            raise fail("outlet", f"outlet.province {province!r} is not a province-level GB/T 2260 code "
+                                 "(e.g. 310000 for Shanghai)")
+    media_type = outlet.get("media_type")
+    if media_type is not None and (not isinstance(media_type, str) or not media_type.strip()):
+        raise fail("outlet", "outlet.media_type must be a non-empty string")
+    return {"tier": tier, "province": province, "media_type": media_type.strip() if media_type else None}
+
+
+@cache
+def _province_codes() -> frozenset[str]:
+    # The gazetteer's table, read directly: building the region matcher is not needed here.
+    from mediamon.regions import GAZETTEER_FILE
+
+    with GAZETTEER_FILE.open(encoding="utf-8") as table:
+        return frozenset(row[0] for row in (line.split("\t") for line in table)
+                         if len(row) > 2 and row[2] == "province")
 
 
 def url_problem(url: str) -> str | None:

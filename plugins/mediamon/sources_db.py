@@ -29,7 +29,9 @@ def sync_sources(settings: Settings) -> SyncResult:
             inserted += bool(store.scalar(conn, "sources.upsert_source", {
                 "source_id": source.source_id, "name": source.name, "language": source.language,
                 "kind": source.kind, "url": source.url, "settings": json.dumps(source.settings_json()),
-                "enabled": source.enabled}))
+                "enabled": source.enabled, "outlet_tier": source.outlet_tier,
+                "outlet_province": source.outlet_province, "media_type": source.media_type,
+                "collections": list(source.collections)}))
         disabled = [r.source_id for r in store.rows(conn, "sources.disable_missing_sources",
                                                     {"source_ids": [s.source_id for s in sources]})]
     enabled = tuple(s.source_id for s in sources if s.enabled)

@@ -1,13 +1,20 @@
 -- Queries of the sources stage (sources_db.py): the sources table, and the run summary.
 
 -- name: upsert_source
-INSERT INTO sources (source_id, name, language, kind, url, settings, enabled)
-VALUES (:source_id, :name, :language, :kind, :url, CAST(:settings AS jsonb), :enabled)
+INSERT INTO sources (source_id, name, language, kind, url, settings, enabled,
+                     outlet_tier, outlet_province, media_type, collections)
+VALUES (:source_id, :name, :language, :kind, :url, CAST(:settings AS jsonb), :enabled,
+        :outlet_tier, :outlet_province, :media_type, CAST(:collections AS text[]))
 ON CONFLICT (source_id) DO UPDATE SET
     name = EXCLUDED.name, language = EXCLUDED.language, kind = EXCLUDED.kind, url = EXCLUDED.url,
-    settings = EXCLUDED.settings, enabled = EXCLUDED.enabled,
-    updated_at = CASE WHEN (sources.name, sources.language, sources.kind, sources.url, sources.settings, sources.enabled)
-                        IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.language, EXCLUDED.kind, EXCLUDED.url, EXCLUDED.settings, EXCLUDED.enabled)
+    settings = EXCLUDED.settings, enabled = EXCLUDED.enabled, outlet_tier = EXCLUDED.outlet_tier,
+    outlet_province = EXCLUDED.outlet_province, media_type = EXCLUDED.media_type,
+    collections = EXCLUDED.collections,
+    updated_at = CASE WHEN (sources.name, sources.language, sources.kind, sources.url, sources.settings, sources.enabled,
+                            sources.outlet_tier, sources.outlet_province, sources.media_type, sources.collections)
+                        IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.language, EXCLUDED.kind, EXCLUDED.url, EXCLUDED.settings,
+                            EXCLUDED.enabled, EXCLUDED.outlet_tier, EXCLUDED.outlet_province, EXCLUDED.media_type,
+                            EXCLUDED.collections)
                       THEN now() ELSE sources.updated_at END
 RETURNING (xmax = 0) AS inserted
 

@@ -1,0 +1,236 @@
+"""``make bench-search``: analyst.search against LIKE at 100,000 articles, and the cost of indexing.
+
+Two measurements, in scratch databases on the bench's server (``$MEDIAMON_DATABASE_URL``, else the
+embedded pgserver), dropped at the end:
+
+1. Search. A pool of articles is made from the bench corpus's sentences (bench/corpus.py: the seed
+   documents and, when ``../shared`` is there, real Chinese news sentences) and tokenized by
+   ``mediamon.search``; SQL then makes ``--articles`` rows, each the text of two pool articles
+   joined by a newline, whose vector is the two pool vectors concatenated (a newline separates
+   tokens, so that is exactly the vector the pipeline would store). Each query runs as
+   ``analyst.search`` and as the LIKE query over title, text and translation with the same
+   meaning; both must return the same articles. Reported: the median of 3 runs after one warm-up,
+   all matches and the first page (50, newest first).
+2. Indexing. ``pipeline.ingest`` of a served corpus (``--pages``, as ``make bench``), then the
+   search stage run again on every article (vectors cleared: tokens, UPDATE and GIN maintenance,
+   which costs more than the vector in the load's upsert). Reported: its time per article as a
+   share of the pipeline's wall time per article, and the tokenizer's own time inside the load.
+
+    python bench/search.py [--articles 100000] [--pages 200]
+
+Writes bench/search_results.json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import corpus  # noqa: E402
+import run as bench_run  # noqa: E402
+
+RESULTS_FILE = BENCH_DIR / "search_results.json"
+# ../shared as seen from the project; MEDIAMON_SHARED_DIR points elsewhere (a git worktree's parent).
+SHARED_DIR = Path(os.environ.get("MEDIAMON_SHARED_DIR") or corpus.SHARED_DIR)
+POOL = 4000
+# Two-word queries (ANDed), from frequent (a third of the corpus) to rare, then - and OR. The corpus
+# is made of cooperation news, so its terms are far more frequent than in a general news stream.
+QUERIES = ["合作 发展", "长三角 一体化", "上海 浙江", "对口支援 新疆", "粤港澳 大湾区 -香港", "京津冀 OR 成渝"]
+TARGETS = {"speedup_two_word": 20.0, "indexing_share": 0.03}
+
+log = logging.getLogger("bench.search")
+
+
+def _like_condition(query: str) -> tuple[str, dict]:
+    """The LIKE query with the meaning of ``query`` (the grammar of analyst.search)."""
+    clauses, params, joined = [], {}, False
+    for word in query.split():
+        if word == "OR":
+            joined = True
+            continue
+        negated = word.startswith("-")
+        name = f"t{len(params)}"
+        params[name] = "%" + word.lstrip("-") + "%"          # Chinese terms: no case to fold
+        test = "(" + " OR ".join(f"coalesce({f}, '') LIKE :{name}" for f in ("title", "text", "translation")) + ")"
+        test = f"NOT {test}" if negated else test
+        if joined:
+            clauses[-1] = f"({clauses[-1]} OR {test})"
+            joined = False
+        else:
+            clauses.append(test)
+    return " AND ".join(clauses), params
+
+
+def _median_s(conn, statement, params, runs: int = 3) -> tuple[float, list]:
+    import sqlalchemy as sa
+
+    rows = conn.execute(sa.text(statement), params).fetchall()      # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        rows = conn.execute(sa.text(statement), params).fetchall()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), rows
+
+
+def measure_search(url: str, articles: int) -> dict:
+    from mediamon import search, store
+
+    rng = random.Random(11)
+    sentences = corpus.chinese_sentences([*corpus.seed_sentences(), *corpus.shared_texts(SHARED_DIR)])
+    pool = []
+    token_s = 0.0
+    for n in range(POOL):
+        paragraphs = corpus.article_paragraphs(rng, sentences)
+        title = paragraphs[0][: rng.randint(12, 24)]
+        text = "\n".join(paragraphs)
+        start = time.perf_counter()
+        vector = search.vector_literal(title, text, None)
+        token_s += time.perf_counter() - start
+        pool.append((n, title, text, vector))
+    engine = store.engine_for(url)
+    with engine.begin() as conn:
+        store.execute(conn, "bench.create_search_pool")
+        store.execute_many_values(conn, "bench.insert_search_pool", pool)
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        store.execute(conn, "bench.drop_search_index")
+        store.execute(conn, "bench.make_search_articles", {"articles": articles, "pool": POOL})
+        loaded = time.perf_counter() - start
+        store.execute(conn, "bench.create_search_index")
+        store.execute(conn, "bench.drop_search_pool")
+    index_build = time.perf_counter() - start - loaded
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE articles")
+    results = {"articles": articles, "pool": POOL, "load_s": round(loaded, 1), "gin_build_s": round(index_build, 1),
+               "mean_chars": None, "queries": []}
+    with engine.connect() as conn:
+        results.update({k: float(v) for k, v in store.rows(conn, "bench.search_sizes")[0]._mapping.items()})
+        for query in QUERIES:
+            condition, params = _like_condition(query)
+            like_all, like_rows = _median_s(conn, f"SELECT article_id FROM articles WHERE {condition}", params)
+            search_all, search_rows = _median_s(conn, "SELECT article_id FROM analyst.search(:q, 1000000)", {"q": query})
+            if {r[0] for r in like_rows} != {r[0] for r in search_rows}:
+                raise SystemExit(f"bench: analyst.search({query!r}) and LIKE disagree")
+            like_page, like_first = _median_s(
+                conn, f"SELECT article_id FROM articles WHERE {condition} "
+                      "ORDER BY published_at DESC NULLS LAST, article_id DESC LIMIT 50", params)
+            search_page, search_first = _median_s(conn, "SELECT article_id FROM analyst.search(:q, 50)", {"q": query})
+            if [r[0] for r in like_first] != [r[0] for r in search_first]:
+                raise SystemExit(f"bench: first pages of analyst.search({query!r}) and LIKE differ")
+            results["queries"].append({
+                "query": query, "matches": len(like_rows),
+                "like_all_ms": round(1000 * like_all, 1), "search_all_ms": round(1000 * search_all, 1),
+                "speedup_all": round(like_all / search_all, 1),
+                "like_page_ms": round(1000 * like_page, 1), "search_page_ms": round(1000 * search_page, 1),
+                "speedup_page": round(like_page / search_page, 1)})
+    results["tokens_ms_per_pool_article"] = round(1000 * token_s / POOL, 3)
+    return results
+
+
+def phase_pipeline(args: dict) -> dict:
+    """``pipeline.ingest`` (as bench/run.py's library phase), with the tokenizer timed; then the
+    search stage again over every article."""
+    from mediamon import search, search_db, store
+
+    spent = [0.0]
+    real = search.vector_literal
+
+    def timed(*a):
+        start = time.perf_counter()
+        try:
+            return real(*a)
+        finally:
+            spent[0] += time.perf_counter() - start
+    search.vector_literal = timed
+    library = bench_run.phase_library(args)
+    search.vector_literal = real
+    settings = bench_run._settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.clear_search_vectors")
+    start = time.perf_counter()
+    indexed = search_db.index_articles(settings).indexed
+    reindex = time.perf_counter() - start
+    articles = library["table_counts"]["articles"]
+    return {"pipeline_wall_s": library["wall_s"], "articles": articles, "tokens_in_load_s": spent[0],
+            "reindex_s": reindex, "reindexed": indexed, "step_s": library["step_s"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("phase_args", nargs="?", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase:
+        bench_run._quiet_logging()
+        print(json.dumps({"pipeline": phase_pipeline}[args.phase](json.loads(args.phase_args)), default=str))
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s", stream=sys.stderr)
+    logging.getLogger("mediamon").setLevel(logging.WARNING)
+    workdir = bench_run.PROJECT_ROOT / ".mediamon" / "bench-search"
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    corpus_dir, state_dir = workdir / "corpus", workdir / "state"
+    state_dir.mkdir(parents=True)
+    results = {}
+    with bench_run.scratch_databases(bench_run.server_admin_url()) as new_db:
+        log.info("search: %d articles", args.articles)
+        results["search"] = measure_search(new_db("search"), args.articles)
+        manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages),
+                                html_dir=SHARED_DIR / "corpus" / "gne-zh" / "html", shared_dir=SHARED_DIR)
+        with bench_run.served_corpus(corpus_dir) as ports:
+            sources = workdir / "sources.yaml"
+            sources.write_text(corpus.sources_yaml(manifest, ports), encoding="utf-8")
+            log.info("indexing: pipeline.ingest of %d pages, then the search stage again", args.pages)
+            command = [sys.executable, str(Path(__file__).resolve()), "--phase", "pipeline", json.dumps(
+                {"database_url": new_db("pipeline"), "sources": str(sources), "state_dir": str(state_dir)})]
+            import subprocess
+
+            done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=bench_run.PROJECT_ROOT, check=True)
+            pipeline = json.loads(done.stdout.strip().splitlines()[-1])
+    per_article = pipeline["pipeline_wall_s"] / max(pipeline["articles"], 1)
+    pipeline["pipeline_ms_per_article"] = round(1000 * per_article, 2)
+    pipeline["reindex_ms_per_article"] = round(1000 * pipeline["reindex_s"] / max(pipeline["reindexed"], 1), 3)
+    pipeline["indexing_share"] = round(pipeline["reindex_s"] / max(pipeline["reindexed"], 1) / per_article, 4)
+    pipeline["tokens_share"] = round(pipeline["tokens_in_load_s"] / pipeline["pipeline_wall_s"], 4)
+    results["indexing"] = pipeline
+    two_word = [q for q in results["search"]["queries"] if len(q["query"].split()) == 2]
+    results["summary"] = {
+        "speedup_two_word_all_min": min(q["speedup_all"] for q in two_word),
+        "speedup_two_word_page_min": min(q["speedup_page"] for q in two_word),
+        "indexing_share": pipeline["indexing_share"], "targets": TARGETS}
+    RESULTS_FILE.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(format_table(results))
+    return 0
+
+
+def format_table(results: dict) -> str:
+    s = results["search"]
+    lines = [f"search over {s['articles']:,} articles (mean {s['mean_chars']} chars; table {s['table_mb']} MB, "
+             f"GIN {s['gin_mb']} MB built in {s['gin_build_s']} s)",
+             f"{'query':<22}{'matches':>9}{'LIKE all':>11}{'search all':>12}{'x':>7}{'LIKE p1':>10}{'search p1':>11}{'x':>7}"]
+    for q in s["queries"]:
+        lines.append(f"{q['query']:<22}{q['matches']:>9}{q['like_all_ms']:>9} ms{q['search_all_ms']:>10} ms"
+                     f"{q['speedup_all']:>7}{q['like_page_ms']:>8} ms{q['search_page_ms']:>9} ms{q['speedup_page']:>7}")
+    i = results["indexing"]
+    lines += ["", f"indexing: pipeline {i['pipeline_ms_per_article']} ms/article over {i['articles']} articles; "
+                  f"search stage {i['reindex_ms_per_article']} ms/article = {100 * i['indexing_share']:.2f} % "
+                  f"(target <= 3 %); tokenizer inside the load {100 * i['tokens_share']:.2f} % of the pipeline"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Events: stories of one cooperation event linked, on the demo site and on labelled real texts.
+
+``tests/fixtures/events.yaml`` labels articles of the topic dev set (``../shared``, read in
+place; only ids, dates and labels are stored here) with the event they report. See that file for
+how it was built.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from mediamon import events, pipeline, store, topics
+from mediamon.settings import PROJECT_ROOT
+
+SHARED = Path(os.environ.get("MEDIAMON_SHARED_DIR") or PROJECT_ROOT.parent / "shared")
+DEV_SET = SHARED / "eval" / "topic-dev" / "dev.jsonl"
+FIXTURE = Path(__file__).parent / "fixtures" / "events.yaml"
+
+
+def facts(story_id, day, title="", pairs=(), types=(), agreements=()):
+    pairs = frozenset(tuple(sorted(p)) for p in pairs)
+    return events.StoryFacts(story_id=story_id, day=date(2024, 3, day), title=title,
+                             parties=frozenset(c for p in pairs for c in p), pairs=pairs,
+                             cooperation_types=frozenset(types), agreements=frozenset(agreements))
+
+
+def test_rules_link_and_keep_apart():
+    qz_hs = [("330800", "341000")]
+    a = facts(1, 20, "四省四市签订共同管辖执法协作框架协议", qz_hs, ["framework_agreement"], ["四省四市毗邻区域共同管辖执法协作框架协议"])
+    b = facts(2, 21, "衢州黄山南平上饶城管首次联席会议", qz_hs, ["meeting"], ["四省四市毗邻区域共同管辖执法协作框架协议"])
+    c = facts(3, 21, "衢州与黄山共建旅游联盟", qz_hs, ["framework_agreement"])
+    d = facts(4, 28, "衢州与黄山共建旅游联盟", qz_hs, ["framework_agreement"])
+    e = facts(5, 20, "第七届长三角一体化发展高层论坛举行")
+    f = facts(6, 21, "第六届长三角一体化发展高层论坛举行")
+    assert events.link_reasons(a, b) == ["agreement"]
+    assert events.link_reasons(a, c) == ["parties"]
+    assert events.link_reasons(c, d) == []                 # same parties and title, a week apart
+    assert events.link_reasons(e, f) == []                 # one character apart: another forum
+    assert events.link_reasons(facts(7, 1, "两地签署合作协议"), facts(8, 2, "两地签署合作协议")) == ["title"]
+    assert events.link_reasons(a, facts(9, 20, agreements=["合作协议"])) == []   # too generic to link
+    found = {e.event_id: sorted(s.story_id for s in e.stories) for e in events.link_events([a, b, c, d, e, f])}
+    assert found == {1: [1, 2, 3], 4: [4], 5: [5], 6: [6]}
+
+
+def test_pair_scores():
+    a, b, c = facts(1, 1), facts(2, 1), facts(3, 1)
+    predicted = [events.Event(1, [a, b]), events.Event(3, [c])]
+    assert events.pair_scores(predicted, {1: "x", 2: "x", 3: "x"}) == {
+        "true_pairs": 3, "linked_pairs": 1, "correct_pairs": 1, "precision": 1.0, "recall": 0.333}
+    assert events.pair_scores(predicted, {1: "x", 2: "y", 3: "z"})["precision"] == 0.0
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="../shared/eval/topic-dev is not here")
+def test_event_linking_precision_and_recall_on_labelled_real_texts():
+    scores = event_scores()
+    print("event linking on", FIXTURE.name, scores)
+    assert scores["true_pairs"] >= 8 and scores["precision"] >= 0.6 and scores["recall"] >= 0.8
+
+
+def event_scores() -> dict:
+    """Classify each labelled dev text, date it as the fixture says, link, score pairwise."""
+    fixture = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
+    texts = {row["id"]: row for row in map(json.loads, DEV_SET.read_text(encoding="utf-8").splitlines())}
+    topic = topics.load_topics(PROJECT_ROOT / "seeds" / "topics")[0]
+    stories, truth = [], {}
+    for story_id, item in enumerate(fixture["articles"], start=1):
+        row = texts[item["id"]]
+        result = topics.classify(topic, row["title"], row["text"])
+        pairs = frozenset(tuple(sorted(p)) for p in result.region_pairs if p[0] != p[1])
+        stories.append(events.StoryFacts(
+            story_id=story_id, day=item["date"], title=row["title"],
+            parties=frozenset(c for p in pairs for c in p), pairs=pairs,
+            cooperation_types=frozenset(t["type"] for t in result.cooperation_types),
+            agreements=frozenset(result.agreements)))
+        truth[story_id] = item["event"]
+    return events.pair_scores(events.link_events(stories), truth)
+
+
+def test_demo_meeting_reported_by_two_outlets_is_one_event_of_two_stories(demo_settings):
+    pipeline.ingest(demo_settings)
+    with store.transaction(demo_settings) as conn:
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        rows = conn.execute(sa.text(
+            "SELECT event_id, stories, sites, agreements, linked_by, party_names FROM analyst.events "
+            "WHERE stories > 1")).fetchall()
+        assert len(rows) == 1, rows
+        event = rows[0]
+        assert event.stories == 2 and event.sites == 2
+        assert "四省四市毗邻区域共同管辖执法协作框架协议" in event.agreements
+        titles = {r.title for r in conn.execute(sa.text(
+            "SELECT DISTINCT ea.title FROM analyst.event_articles ea WHERE ea.event_id = :e"), {"e": event.event_id})}
+        assert any("衢州黄山南平上饶" in t for t in titles) and any("四省四市" in t for t in titles)
+        singles = conn.execute(sa.text("SELECT count(*) FROM analyst.events WHERE stories = 1")).scalar()
+        assert singles >= 1
+    # Rebuilding changes nothing.
+    from mediamon import events_db
+
+    before = events_db.link_events(demo_settings)
+    assert events_db.link_events(demo_settings) == before

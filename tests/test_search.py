@@ -1,0 +1,184 @@
+"""Search: analyst.search() matches exactly what LIKE '%term%' matches, on real texts.
+
+The texts are read in place from ``../shared`` (the topic dev set: Chinese news, traditional
+Chinese, English; the GNE corpus's Chinese bodies) and skipped when it is absent. The dev set's
+English ``reason`` of each article stands in for a machine translation, so terms in the
+``translation`` field are checked too.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mediamon import search, search_db, store
+from mediamon.settings import PROJECT_ROOT
+
+SHARED = Path(os.environ.get("MEDIAMON_SHARED_DIR") or PROJECT_ROOT.parent / "shared")
+DEV_SET = SHARED / "eval" / "topic-dev" / "dev.jsonl"
+GNE_TRUTH = SHARED / "corpus" / "gne-zh" / "truth"
+needs_shared = pytest.mark.skipif(not DEV_SET.exists(), reason="../shared/eval/topic-dev is not here")
+
+
+def test_tokens_cover_every_substring_they_can():
+    found = search.tokens("上海市与浙江省签署《长三角合作协议》", None, "Shanghai-Zhejiang cooperation")
+    assert {"沪"} & found == set()
+    assert {"上", "上海", "海市", "签署", "长三", "合作"} <= found
+    assert "海浙" not in found and "》上" not in found
+    assert {"shanghai", "hanghai", "zhejiang", "cooperation", "operation", "n"} <= found
+    assert "Shanghai" not in found          # A-Z folded
+    assert search.tokens(None, "", "!!!") == set()
+    assert search.vector_literal("沪苏") == "'沪' '沪苏' '苏'"
+
+
+def test_long_latin_runs_store_capped_suffixes():
+    run = "x" * 100 + "needle" + "y" * 100
+    found = search.tokens(run)
+    assert all(len(t) <= search.MAX_TOKEN for t in found)
+    assert any(t.startswith("needle") for t in found)
+
+
+def _texts() -> list[dict]:
+    rows = []
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        rows.append({"key": item["id"], "title": item["title"], "text": item["text"],
+                     "translation": item["reason"] if not item["id"].startswith("bbc") else None})
+    if GNE_TRUTH.is_dir():
+        for path in sorted(GNE_TRUTH.glob("*.json")):
+            truth = json.loads(path.read_text(encoding="utf-8"))
+            if truth.get("body"):
+                rows.append({"key": path.stem, "title": truth.get("title"), "text": truth["body"],
+                             "translation": None})
+    return rows
+
+
+@pytest.fixture
+def corpus(settings):
+    """Every shared text as an article, indexed by the search stage (the backfill path)."""
+    rows = _texts()
+    with store.transaction(settings) as conn:
+        conn.execute(sa.text("INSERT INTO sources (source_id, name, language, kind, url) "
+                             "VALUES ('shared', 'shared texts', 'zh', 'page', 'http://127.0.0.1/')"))
+        for i, row in enumerate(rows):
+            url_id = conn.execute(sa.text(
+                "INSERT INTO urls (canonical_url, source_id, host, status) "
+                "VALUES (:url, 'shared', '127.0.0.1', 'fetched') RETURNING url_id"),
+                {"url": f"http://127.0.0.1/{row['key']}"}).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, translation, "
+                "published_at, text_sha256, extractor_version) VALUES (:url_id, :url, 'shared', '127.0.0.1', "
+                ":title, :text, :translation, now() - make_interval(hours => :i), :sha, 'test')"),
+                {**row, "url_id": url_id, "url": f"http://127.0.0.1/{row['key']}", "i": i, "sha": str(i)})
+    assert search_db.index_articles(settings, batch_size=100).indexed == len(rows)
+    return settings
+
+
+def like_ids(conn, condition: str, terms: list[str]) -> set[int]:
+    """The articles LIKE finds: ``condition`` refers to the terms as :t0, :t1, …"""
+    params = {f"t{i}": "%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+              for i, t in enumerate(terms)}
+    return {r[0] for r in conn.execute(sa.text(f"SELECT article_id FROM articles WHERE {condition}"), params)}
+
+
+def field_like(i: int, op: str = "LIKE") -> str:
+    return "(" + " OR ".join(f"coalesce({f}, '') {op} :t{i}" for f in ("title", "text", "translation")) + ")"
+
+
+def search_ids(conn, query: str) -> set[int]:
+    return {r[0] for r in conn.execute(sa.text(
+        "SELECT article_id FROM analyst.search(:q, 1000000)"), {"q": query})}
+
+
+def sample_terms(rows: list[dict], count: int, seed: int = 13) -> list[str]:
+    """Substrings of 1-8 characters of the Chinese texts, taken at random places."""
+    rng = random.Random(seed)
+    chinese = [r["text"] for r in rows if sum("\u4e00" <= c <= "\u9fff" for c in r["text"][:200]) > 50]
+    terms = []
+    while len(terms) < count:
+        text = rng.choice(chinese)
+        start = rng.randrange(len(text) - 8)
+        term = text[start:start + rng.randint(1, 8)].strip()
+        if term and '"' not in term and not term.startswith("-") and not any(c.isspace() for c in term) \
+                and term != "OR":
+            terms.append(term)
+    return terms
+
+
+@needs_shared
+def test_search_equals_like_for_chinese_terms(corpus):
+    fixed = ["沪", "苏", "浙", "皖", "长三角", "粤港澳大湾区", "京津冀", "对口支援", "一体化发展", "合作区",
+             "深港", "大灣區", "協同發展", "《", "2024", "GDP", "5G"]
+    with store.transaction(corpus) as conn:
+        for term in fixed + sample_terms(_texts(), 120):
+            expected = like_ids(conn, field_like(0), [term])
+            if term.isascii():
+                expected = like_ids(conn, field_like(0, "ILIKE"), [term])
+            assert search_ids(conn, term) == expected, term
+        assert like_ids(conn, field_like(0), ["沪"]), "the dev set names Shanghai by 沪"
+
+
+@needs_shared
+def test_search_equals_like_for_english_terms_in_text_and_translation(corpus):
+    with store.transaction(corpus) as conn:
+        for term in ["cooperation", "operation", "Shenzhen", "YRD", "pair-up", "health checks", "GBA plan",
+                     "Hong Kong", "integration", "e", "xinjiang", "Jing-Jin-Ji"]:
+            query = f'"{term}"' if " " in term else term
+            assert search_ids(conn, query) == like_ids(conn, field_like(0, "ILIKE"), [term]), term
+        in_translation = like_ids(conn, "translation ILIKE :t0 AND text NOT ILIKE :t0", ["pair-up"])
+        assert in_translation and in_translation <= search_ids(conn, "pair-up")
+
+
+@needs_shared
+def test_query_syntax_and_or_not_phrase(corpus):
+    cases = [
+        ("长三角 一体化", f"{field_like(0)} AND {field_like(1)}", ["长三角", "一体化"]),
+        ("京津冀 OR 长三角", f"({field_like(0)} OR {field_like(1)})", ["京津冀", "长三角"]),
+        ("合作 -长三角", f"{field_like(0)} AND NOT {field_like(1)}", ["合作", "长三角"]),
+        ("合作 -沪", f"{field_like(0)} AND NOT {field_like(1)}", ["合作", "沪"]),
+        ('"对口 支援" 新疆', f"{field_like(0)} AND {field_like(1)}", ["对口 支援", "新疆"]),
+        ('大湾区 OR 深港 -"香港特区政府"', f"({field_like(0)} OR {field_like(1)}) AND NOT {field_like(2)}",
+         ["大湾区", "深港", "香港特区政府"]),
+        ("-合作", f"NOT {field_like(0)}", ["合作"]),
+    ]
+    with store.transaction(corpus) as conn:
+        for query, condition, terms in cases:
+            expected = like_ids(conn, condition, terms)
+            assert search_ids(conn, query) == expected, query
+        assert search_ids(conn, "长三角 一体化") and search_ids(conn, "-合作")
+
+
+@needs_shared
+def test_results_are_newest_first_and_page(corpus):
+    with store.transaction(corpus) as conn:
+        everything = [r.article_id for r in conn.execute(sa.text(
+            "SELECT * FROM analyst.search('合作', 1000)"))]
+        dates = [r.published_at for r in conn.execute(sa.text("SELECT * FROM analyst.search('合作', 1000)"))]
+        assert dates == sorted(dates, reverse=True) and len(everything) > 20
+        pages = [r.article_id for skip in (0, 10, 20) for r in conn.execute(sa.text(
+            "SELECT * FROM analyst.search('合作', 10, :skip)"), {"skip": skip})]
+        assert pages == everything[:30]
+        ranked = [r.rank for r in conn.execute(sa.text(
+            "SELECT * FROM analyst.search('合作 OR 发展', 1000, order_by => 'rank')"))]
+        assert ranked == sorted(ranked, reverse=True) and ranked[0] > 0
+        with pytest.raises(sa.exc.DBAPIError, match="order_by"):
+            conn.execute(sa.text("SELECT * FROM analyst.search('合作', order_by => 'oldest')")).fetchall()
+
+
+def test_search_uses_the_index_and_loaded_articles_are_indexed(demo_settings):
+    from mediamon import pipeline
+
+    pipeline.ingest(demo_settings)
+    with store.transaction(demo_settings) as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM articles WHERE search_vector IS NULL")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM articles")).scalar() > 0
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        hits = conn.execute(sa.text("SELECT title FROM analyst.search('长三角')")).fetchall()
+        assert hits and all(h.title for h in hits)
+        terms = conn.execute(sa.text("SELECT * FROM analyst.search_terms('沪 OR 苏 -\"浙 江\"')")).fetchall()
+        assert [(t.clause, t.negated, t.term, t.exact) for t in terms] == [
+            (1, False, "沪", True), (1, False, "苏", True), (2, True, "浙 江", False)]
