@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -38,7 +39,8 @@ import lxml.html
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS_DIR = PROJECT_ROOT / "seeds"
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+# A git worktree sits one level deeper than the main checkout: MEDIAMON_SHARED_DIR points it there.
+SHARED_DIR = Path(os.environ.get("MEDIAMON_SHARED_DIR") or PROJECT_ROOT.parent / "shared")
 GNE_HTML_DIR = SHARED_DIR / "corpus" / "gne-zh" / "html"
 
 ARTICLE_SLOT, TITLE_SLOT, CHARSET_SLOT, URL_SLOT = "@@ARTICLE@@", "@@TITLE@@", "@@CHARSET@@", "@@URL@@"

@@ -55,7 +55,8 @@ import corpus  # noqa: E402  (bench/ is a directory of scripts, not a package)
 RESULTS_FILE = BENCH_DIR / "results.json"
 DAG_FILE = PROJECT_ROOT / "dags" / "mediamon_ingest.py"
 TARGETS = {"ratio_pipeline_vs_bare": 1.25, "ratio_pipeline_vs_bare_cpu": 1.25, "ratio_airflow_vs_library": 1.3, "speedup_2_workers": 1.7,
-           "peak_rss_mb": 400}
+           "peak_rss_mb": 400, "database_bytes_after_vs_before": 0.25, "archive_write_share_of_pipeline": 0.05,
+           "ratio_reprocess_vs_bare_pages_per_s": 0.8}
 WORKER_BATCH_PAGES = 500
 # Pipeline steps reported under the stage names of the issue; other steps keep their own name.
 STAGE_OF_STEP = {"sync_sources": "discover", "discover_source": "discover", "plan_fetch": "fetch",
@@ -178,7 +179,7 @@ def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
 def phase_library(args: dict) -> dict:
     """b) + c) ``pipeline.ingest`` end to end with every step timed; then the plain-COPY baseline."""
     _quiet_logging()
-    from mediamon import extract, pipeline, sources_db, store
+    from mediamon import archive, extract, pipeline, sources_db, store
 
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
     times, cpu, calls, sampler = _timed_steps(pipeline)
@@ -208,6 +209,17 @@ def phase_library(args: dict) -> dict:
             upserts["seconds"] += time.perf_counter() - start
             upserts["rows"].extend(tuples)
     store.execute_many_values = timed_many
+    # Time spent writing the archive: building the WARC records, appending them, fsync.
+    archive_seconds = [0.0]
+    real_append = archive.ArchiveWriter.append
+
+    def timed_append(self, *a, **k):
+        start = time.perf_counter()
+        try:
+            return real_append(self, *a, **k)
+        finally:
+            archive_seconds[0] += time.perf_counter() - start
+    archive.ArchiveWriter.append = timed_append
 
     profile_file = os.environ.get("MEDIAMON_BENCH_PROFILE")
     profiler = cProfile.Profile() if profile_file else None
@@ -222,13 +234,75 @@ def phase_library(args: dict) -> dict:
         wall, cpu_total = time.perf_counter() - start, time.process_time() - cpu_start
     store.execute_many_values = real_many
     extract.extract = real_extract
+    archive.ArchiveWriter.append = real_append
     table_counts = sources_db.table_counts(settings)
-    return {"wall_s": wall, "cpu_s": cpu_total, "counts": counts, "table_counts": table_counts,
+    return {"archive_write_s": archive_seconds[0], "database": _database_bytes(settings),
+            "reprocess": _reprocess_vs_bare(settings), "wall_s": wall, "cpu_s": cpu_total, "counts": counts, "table_counts": table_counts,
             "step_s": dict(times), "step_cpu_s": dict(cpu),
             "step_calls": dict(calls), "step_peak_rss_mb": dict(sampler.peaks),
             "extract_s": extract_seconds[0], "upsert_rows": len(upserts["rows"]),
             "upsert_s": upserts["seconds"], "copy": _copy_rows(settings, upserts["rows"]),
             "peak_rss_mb": _max_rss_mb()}
+
+
+def _database_bytes(settings) -> dict:
+    """Bytes of the database's tables (heap, TOAST, indexes) now, and as they would be with the raw
+    pages as gzip blobs in ``pages`` (the design before the archive): the same rows, their bodies
+    read back from the archive and compressed as the old fetch did (gzip level 1)."""
+    import gzip
+
+    from mediamon import archive_db, store
+
+    reader = archive_db.reader(settings)
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.drop_pages_before")
+        store.execute(conn, "bench.create_pages_before")
+        rows = store.rows(conn, "bench.archived_pages")
+        store.execute_many_values(conn, "bench.insert_pages_before", [
+            (r.url_id, gzip.compress(reader.read(archive_db.pointer_of(r)).body, 1)) for r in rows])
+    with store.transaction(settings) as conn:
+        after = int(store.scalar(conn, "bench.public_table_bytes"))
+        pages_now = int(store.scalar(conn, "bench.table_bytes", {"table_name": "pages"}))
+        pages_before = int(store.scalar(conn, "bench.table_bytes", {"table_name": "bench_pages_before"}))
+        articles = store.rows(conn, "sources.table_counts")[0].articles
+        store.execute(conn, "bench.drop_pages_before")
+    before = after - pages_now + pages_before
+    archive_bytes = sum(p.stat().st_size for p in Path(settings.archive_url).rglob("*.warc.gz"))
+    return {"articles": articles, "bytes_after": after, "bytes_before": before,
+            "pages_table_bytes_after": pages_now, "pages_table_bytes_before": pages_before,
+            "archive_bytes": archive_bytes}
+
+
+def _empty_database_bytes(settings) -> int:
+    """The tables of a migrated database with its gazetteer loaded and no article: what every
+    install holds whatever it ingested, subtracted before counting bytes per article."""
+    from mediamon import classify_db, pipeline, store
+
+    pipeline.migrate(settings)
+    classify_db.load_regions(settings)
+    with store.transaction(settings) as conn:
+        return int(store.scalar(conn, "bench.public_table_bytes"))
+
+
+def _reprocess_vs_bare(settings) -> dict:
+    """Re-extraction of every page from the archive (``reextract_pages(force=True)``: read the
+    record, extract, load) against bare ``trafilatura.extract`` over the same bodies in memory."""
+    import trafilatura
+
+    from mediamon import archive_db, extract_db, store
+
+    reader = archive_db.reader(settings)
+    with store.transaction(settings) as conn:
+        bodies = [reader.read(archive_db.pointer_of(r)).body for r in store.rows(conn, "bench.archived_pages")]
+    start = time.perf_counter()
+    for body in bodies:
+        trafilatura.extract(body)
+    bare_s = time.perf_counter() - start
+    start = time.perf_counter()
+    done = extract_db.reextract_pages(settings, force=True)
+    reprocess_s = time.perf_counter() - start
+    return {"pages": len(bodies), "bare_s": bare_s, "reprocess_s": reprocess_s, "reprocessed": done.pages,
+            "bare_pages_per_s": len(bodies) / bare_s, "reprocess_pages_per_s": done.pages / reprocess_s}
 
 
 def _copy_rows(settings, rows: list[tuple]) -> dict:
@@ -519,6 +593,8 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         stage = "extract+load" if step == "extract_pages" else STAGE_OF_STEP.get(step, step)
         stage_rss[stage] = max(stage_rss[stage], peak)
     copy = library["copy"]
+    database = library["database"]
+    per_1000 = lambda size: size * 1000 / database["articles"] if database["articles"] else None  # noqa: E731
     return {
         "pages": pages,
         "bare_extract_s_per_page": bare_per_page,
@@ -540,6 +616,17 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "peak_rss_mb_by_stage": {**dict(stage_rss), "bare_extract": bare["peak_rss_mb"],
                                  "library_process": library["peak_rss_mb"],
                                  "airflow_process": airflow["peak_rss_mb"] if airflow else None},
+        # Issue 14: the raw pages in WARC files instead of Postgres.
+        # Bytes the ingest added to the database (tables, TOAST, indexes; an empty install's subtracted).
+        "database_bytes_per_1000_articles": per_1000(database["bytes_after"] - database["bytes_empty"]),
+        "database_bytes_per_1000_articles_before": per_1000(database["bytes_before"] - database["bytes_empty"]),
+        "database_bytes_after_vs_before": ((database["bytes_after"] - database["bytes_empty"])
+                                           / (database["bytes_before"] - database["bytes_empty"])),
+        "archive_write_share_of_pipeline": library["archive_write_s"] / library["wall_s"],
+        "ratio_reprocess_vs_bare_pages_per_s": (library["reprocess"]["reprocess_pages_per_s"]
+                                                / library["reprocess"]["bare_pages_per_s"]),
+        "archive": {"database": library["database"], "reprocess": library["reprocess"],
+                    "archive_write_s": library["archive_write_s"]},
         "load_rows_per_s": library["upsert_rows"] / library["upsert_s"] if library["upsert_s"] else None,
         "copy_rows_per_s": copy["rows"] / copy["seconds"] if copy["seconds"] else None,
         "stages": {stage: per_page(seconds) for stage, seconds in stages.items()},
@@ -566,7 +653,10 @@ def format_table(results: dict) -> str:
             ("airflow / library (DAG steps)", "ratio_airflow_vs_library", "<="),
             ("speedup, 2 workers vs 1", "speedup_2_workers", ">="),
             ("  the same, bare trafilatura", "speedup_2_workers_bare", "~"),
-            (f"peak RSS per worker, MB ({results['worker_batch_pages']}/batch)", "peak_rss_mb", "<=")]
+            (f"peak RSS per worker, MB ({results['worker_batch_pages']}/batch)", "peak_rss_mb", "<="),
+            ("database bytes, after / before", "database_bytes_after_vs_before", "<="),
+            ("archive write / pipeline time", "archive_write_share_of_pipeline", "<="),
+            ("reprocess / bare pages/s", "ratio_reprocess_vs_bare_pages_per_s", ">=")]
     for label, key, sense in rows:
         value, target = results[key], TARGETS.get(key)
         if target is None:  # a reference figure, no target
@@ -582,6 +672,9 @@ def format_table(results: dict) -> str:
     for stage, seconds in results["stages"].items():
         rss = results["peak_rss_mb_by_stage"].get("extract+load" if stage in ("extract", "load") else stage)
         lines.append(f"{'  stage ' + stage:32} {seconds * 1000:>12.2f}   peak RSS {fmt(rss, ' MB')}")
+    lines += ["", f"{'database bytes / 1,000 articles':32} {fmt(results['database_bytes_per_1000_articles']):>12}"
+                  f"   before: {fmt(results['database_bytes_per_1000_articles_before'])}",
+              f"{'archive (WARC) bytes':32} {fmt(results['archive']['database']['archive_bytes']):>12}"]
     lines += ["", f"{'load (multi-row upsert), rows/s':32} {fmt(results['load_rows_per_s']):>12}",
               f"{'plain COPY, rows/s':32} {fmt(results['copy_rows_per_s']):>12}"]
     return "\n".join(lines)
@@ -613,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         sources = workdir / "sources.yaml"
         sources.write_text(corpus.sources_yaml(manifest, ports), encoding="utf-8")
         settings_for = lambda url: _settings(url, sources, state_dir)  # noqa: E731
+        empty_bytes = _empty_database_bytes(settings_for(new_db("empty")))
         log.info("b+c) pipeline.ingest through the library")
         library = run_phase("library", {"database_url": new_db("library"), "sources": str(sources),
                                         "state_dir": str(state_dir)})
@@ -635,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     load_averages.append(os.getloadavg()[0])
     bare = {key: (sum(r[key] for r in bare_runs) / 2 if key in ("seconds", "cpu_s") else bare_runs[-1][key])
             for key in bare_runs[0]} | {"runs_s": [r["seconds"] for r in bare_runs]}
+    library["database"]["bytes_empty"] = empty_bytes
     results = summarize(args.pages, bare, library, airflow, workers)
     results["corpus"] = {k: manifest[k] for k in ("pages", "reposts", "gbk_pages", "sentences", "templates")}
     results["machine"] = {"cpus": os.cpu_count(), "load_average_1min": load_averages}

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy.engine import make_url
 
-    from mediamon import db, pipeline, sources_db, store
+    from mediamon import archive_db, db, pipeline, sources_db, store
     from mediamon.demo_site import DemoSite, sources_yaml
     from mediamon.settings import Settings
 
@@ -242,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         def counts(url: str) -> dict:
             with store.transaction(settings_for(url)) as conn:
                 classified = dict(store.rows(conn, "bench.classified_counts")[0]._mapping)
-            return sources_db.table_counts(settings_for(url)) | classified
+                pointers = store.rows(conn, "bench.archived_pages")
+            # Both workers write to the one archive root: every page's pointer must read its record.
+            reader = archive_db.reader(settings_for(url))
+            readable = sum(reader.read(archive_db.pointer_of(p)).status > 0 for p in pointers)
+            return sources_db.table_counts(settings_for(url)) | classified | {"pages_readable_in_archive": readable}
 
         pipeline.ingest(settings_for(single_url))
         single = counts(single_url)

@@ -1,8 +1,9 @@
 """mediamon_reprocess: re-run extraction, story clustering and classification over stored pages.
 
-Manual only. Nothing is fetched again: pages keep their raw HTML. With the default params it
-re-extracts pages whose extractor version differs from the current one (and then rebuilds the
-stories), and re-classifies articles whose topic version differs (a topic file's ``version`` bump).
+Manual only. Nothing is fetched again: raw pages are read back from the WARC archive (a page
+whose file retention removed is skipped). With the default params it re-extracts pages whose
+extractor version differs from the current one (and then rebuilds the stories), and re-classifies
+articles whose topic version differs (a topic file's ``version`` bump).
 ``force`` re-extracts everything; ``rebuild_stories`` re-clusters after a threshold change.
 """
 from __future__ import annotations

@@ -32,7 +32,7 @@ def test_config_error_is_one_line_and_exit_code_2(tmp_path):
 
 
 def test_ingest_command_prints_the_summary(demo_settings):
-    env = dict(os.environ, MEDIAMON_DATABASE_URL=demo_settings.database_url)
+    env = dict(os.environ, MEDIAMON_DATABASE_URL=demo_settings.database_url, MEDIAMON_ARCHIVE_URL=demo_settings.archive_url)
     done = subprocess.run([MEDIAMON, "ingest", "--sources", str(demo_settings.sources_file)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -36,6 +36,7 @@ def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, dem
     url = make_url(demo_settings.database_url).set(password=password).render_as_string(hide_password=False)
     monkeypatch.setenv("MEDIAMON_DATABASE_URL", url)
     monkeypatch.setenv("MEDIAMON_SOURCES", str(demo_settings.sources_file))
+    monkeypatch.setenv("MEDIAMON_ARCHIVE_URL", demo_settings.archive_url)
     dag = DagBag(dag_folder=str(DAGS)).get_dag("mediamon_ingest")
 
     first = dag.test()
@@ -53,6 +54,31 @@ def test_ingest_dag_run_lands_articles_and_reruns_idempotently(airflow_home, dem
     assert extra["new_articles"] == 0 and extra["discovered"] == 0 and extra["not_modified"] >= 3
     task_logs = capfd.readouterr()
     assert "mediamon_ingest counts" in task_logs.out and password not in task_logs.out + task_logs.err
+    assert_bodies_only_in_the_archive(demo_settings, counts["pages"])
+
+
+def assert_bodies_only_in_the_archive(settings, pages: int) -> None:
+    """``pages`` holds pointers, no bodies; the archive holds WARC files plain warcio reads, with a
+    response record for every page."""
+    from pathlib import Path
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from mediamon import store
+
+    with store.transaction(settings) as conn:
+        columns = {r[0] for r in conn.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'pages'")}
+        targets = {r[0] for r in conn.exec_driver_sql("SELECT final_url FROM pages WHERE warc_file IS NOT NULL")}
+    assert "body_gzip" not in columns and "warc_file" in columns and len(targets) == pages
+    files = sorted(Path(settings.archive_url).rglob("*.warc.gz"))
+    assert files
+    responses = set()
+    for path in files:
+        with open(path, "rb") as handle:
+            responses |= {r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(handle)
+                          if r.rec_type == "response"}
+    assert targets <= responses
 
     # On schedule, no source is due again yet: all are skipped, and counted. (dag.test() keeps the
     # last run_conf on the DAG object, hence the explicit default.)
@@ -82,6 +108,7 @@ def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, d
 
     monkeypatch.setenv("MEDIAMON_DATABASE_URL", demo_settings.database_url)
     monkeypatch.setenv("MEDIAMON_SOURCES", str(demo_settings.sources_file))
+    monkeypatch.setenv("MEDIAMON_ARCHIVE_URL", demo_settings.archive_url)
     pipeline.ingest(demo_settings)
     before = count_rows(demo_settings)
     with store.transaction(demo_settings) as conn:
@@ -102,3 +129,34 @@ def test_reprocess_dag_re_extracts_stored_pages_without_fetching(airflow_home, d
         topic_versions = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT topic_version FROM article_topics")}
     assert versions == {demo_settings.extract.version} and stale == 0
     assert topic_versions == {load_topic(demo_settings.topics_dir / "regional_cooperation.yaml").version}
+
+
+def test_import_dag_lands_warc_pages_once_and_maintenance_archives_them_out(airflow_home, settings, monkeypatch,
+                                                                            tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from mediamon import archive, archive_db, store
+    from test_archive_pipeline import own_page
+
+    warc = tmp_path / "in" / "pages.warc.gz"
+    warc.parent.mkdir()
+    warc.write_bytes(b"".join(archive.record_bytes(own_page(i, host))[0]
+                              for i, host in enumerate(["news.example.cn"] * 4 + ["other.example.com"] * 2)))
+    monkeypatch.setenv("MEDIAMON_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEDIAMON_ARCHIVE_URL", settings.archive_url)
+    bag = DagBag(dag_folder=str(DAGS))
+    conf = {"paths": [str(warc.parent / "*.warc.gz")], "hosts": ["news.example.cn"]}
+    assert bag.get_dag("mediamon_import").test(run_conf=conf).state == DagRunState.SUCCESS
+    assert count_rows(settings)["articles"] == 4
+    assert bag.get_dag("mediamon_import").test(run_conf=conf).state == DagRunState.SUCCESS
+    assert count_rows(settings)["articles"] == 4
+
+    # The pages were captured in February 2026: a one-day retention removes every file.
+    monkeypatch.setenv("MEDIAMON_ARCHIVE_RETENTION_DAYS", "1")
+    assert bag.get_dag("mediamon_maintenance").test().state == DagRunState.SUCCESS
+    with store.transaction(settings) as conn:
+        left = conn.exec_driver_sql("SELECT count(*) FROM pages WHERE warc_file IS NOT NULL").scalar()
+        out = conn.exec_driver_sql("SELECT count(*) FROM pages WHERE archived_out_at IS NOT NULL").scalar()
+    assert (left, out) == (0, 4) and archive_db.reader(settings).files() == []
+    assert count_rows(settings)["articles"] == 4

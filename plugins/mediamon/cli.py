@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mediamon.errors import ConfigError, SettingsError
@@ -53,6 +54,27 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-airflow", action="store_true",
                      help="run the steps in-process instead of `airflow dags test`")
 
+    imp = commands.add_parser("import-warc", help="import the HTML pages of WARC files (CC-NEWS, ours) as articles")
+    imp.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="WARC files, folders, globs or fsspec URLs")
+    imp.add_argument("--host", action="append", dest="hosts", help="keep records of this host (repeatable)")
+    imp.add_argument("--source", action="append", dest="source_ids",
+                     help="keep records of this source's host (repeatable)")
+    imp.add_argument("--since", type=_utc_date, help="keep records captured at or after (ISO date or time, UTC)")
+    imp.add_argument("--until", type=_utc_date, help="keep records captured before (ISO date or time, UTC)")
+    imp.add_argument("--sources", type=Path, help="source file (default: $MEDIAMON_SOURCES or seeds/sources.yaml)")
+
+    exp = commands.add_parser("export-warc", help="write archived pages (by source, date range or story) as one WARC")
+    exp.add_argument("out", help="the WARC file to write (path or fsspec URL, .warc.gz)")
+    exp.add_argument("--source", action="append", dest="source_ids", help="pages of this source (repeatable)")
+    exp.add_argument("--since", type=_utc_date, help="pages fetched at or after (ISO date or time, UTC)")
+    exp.add_argument("--until", type=_utc_date, help="pages fetched before (ISO date or time, UTC)")
+    exp.add_argument("--story", type=int, dest="story_id", help="pages of this story's articles")
+
+    arc = commands.add_parser("archive", help="the raw-page WARC archive").add_subparsers(
+        dest="archive_command", required=True)
+    arc.add_parser("migrate", help="move page bodies still in Postgres into WARC files, verify, drop them")
+    arc.add_parser("retention", help="delete archive files past their retention; clear their pointers")
+
     rep = commands.add_parser("report", help="build the report on coverage new since the last one")
     rep.add_argument("--out", type=Path, help="reports directory (default: $MEDIAMON_REPORTS_DIR or .mediamon/reports)")
     rep.add_argument("--collection", metavar="NAME",
@@ -98,12 +120,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _utc_date(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO date or time (2026-01-31, 2026-01-31T08:00)") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _db(args, settings: Settings) -> int:
-    from mediamon import db, pipeline
+    from mediamon import archive_db, db, pipeline
 
     if args.db_command == "upgrade":
         applied = pipeline.migrate(settings)
         print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+        left = archive_db.bodies_left(settings)
+        if left:
+            print(f"{left} pages still hold their body in Postgres: run `mediamon archive migrate`")
     elif args.db_command == "stop":
         print("embedded PostgreSQL stopped" if db.stop_embedded(settings) else "embedded PostgreSQL was not running")
     else:
@@ -215,6 +249,52 @@ def _run(args, settings: Settings) -> int:
     return run_demo(settings, use_airflow=not args.no_airflow)
 
 
+def _import_warc(args, settings: Settings) -> int:
+    from mediamon import pipeline, sources_db
+    from mediamon.errors import UnknownSource
+    from mediamon.results import ImportResult
+
+    pipeline.migrate(settings)
+    sources_db.sync_sources(settings)
+
+    def show(counts: ImportResult) -> None:
+        print(f"import: {counts.records_read} records read, {counts.kept} kept, {counts.skipped} skipped, "
+              f"{counts.corrupt} corrupt, {counts.already_known} already known, {counts.articles_new} new articles, "
+              f"{counts.records_per_s:.0f} records/s", file=sys.stderr, flush=True)
+
+    try:
+        counts = pipeline.import_warc(settings, args.inputs, hosts=args.hosts, source_ids=args.source_ids,
+                                      since=args.since, until=args.until, progress=show)
+    except (FileNotFoundError, UnknownSource) as exc:
+        print(f"mediamon: {exc}", file=sys.stderr)
+        return 2
+    show(counts)
+    print(json.dumps(counts.to_xcom() | {"records_per_s": round(counts.records_per_s, 1)}))
+    return 0
+
+
+def _export_warc(args, settings: Settings) -> int:
+    from mediamon import archive_db, pipeline
+
+    pipeline.migrate(settings)
+    result = archive_db.export_pages(settings, args.out, source_ids=args.source_ids, since=args.since,
+                                     until=args.until, story_id=args.story_id)
+    print(f"{result.pages} pages written to {result.path}")
+    return 0
+
+
+def _archive(args, settings: Settings) -> int:
+    from mediamon import archive_db, pipeline
+
+    pipeline.migrate(settings)
+    if args.archive_command == "migrate":
+        moved = archive_db.migrate_blobs(settings)
+        print(json.dumps(moved.to_xcom()))
+        return 1 if moved.left else 0
+    print(json.dumps(archive_db.apply_retention(settings).to_xcom()))
+    return 0
+
+
 def _report(args, settings: Settings) -> int:
     from mediamon import pipeline, report_db
 
@@ -288,6 +368,7 @@ def _eval(args, settings: Settings) -> int:
 
 
 COMMANDS = {"db": _db, "sources": _sources, "demo-site": _demo_site, "ingest": _ingest,
+            "import-warc": _import_warc, "export-warc": _export_warc, "archive": _archive,
             "extract": _extract, "run": _run, "report": _report, "bench": _bench, "airflow": _airflow, "eval": _eval}
 
 if __name__ == "__main__":

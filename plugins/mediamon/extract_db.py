@@ -1,19 +1,18 @@
-"""The extract stage's database glue: read stored pages, load their articles, record each page's
-extract outcome.
+"""The extract stage's database glue: read stored pages from the WARC archive, load their articles,
+record each page's extract outcome.
 
 Extraction itself is :mod:`mediamon.extract`; the SQL is ``sql/queries/extract.sql``; the
 outcomes are :class:`~mediamon.outcomes.ExtractStatus` and :class:`~mediamon.outcomes.ExtractReason`.
 """
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from mediamon import discover, extract, search, store
+from mediamon import archive, archive_db, discover, extract, search, store
 from mediamon.dedupe import text_sha256
 from mediamon.outcomes import ExtractReason, ExtractStatus
 from mediamon.results import ExtractResult
@@ -38,8 +37,15 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
     articles: list[tuple[Any, str, Any]] = []
     outcomes: list[tuple[int, str, str | None, str]] = []
     reasons: Counter[str] = Counter()
+    raw = archive_db.reader(settings)
     for page in pages:
-        body = gzip.decompress(page.body_gzip)
+        try:
+            body = raw.read(archive_db.pointer_of(page)).body
+        except archive.ArchiveError as exc:
+            log.error("page %s: %s", page.url_id, exc)
+            reasons[ExtractReason.ARCHIVE_UNREADABLE] += 1
+            outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, ExtractReason.ARCHIVE_UNREADABLE, version))
+            continue
         result = extract.extract(body, url=page.final_url, declared_charset=page.declared_charset,
                                  settings=settings.extract, listed_at=page.listed_published_at,
                                  fetched_at=page.fetched_at)

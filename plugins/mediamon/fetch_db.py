@@ -1,22 +1,20 @@
-"""The fetch stage's database glue: plan the pending frontier into batches, fetch a batch, store
-each raw page and each URL's new state.
+"""The fetch stage's database glue: plan the pending frontier into batches, fetch a batch, archive
+each raw page (WARC, :mod:`mediamon.archive`) and record its pointer and each URL's new state.
 
 Fetching itself (address policy, robots, redirects, limits) is :mod:`mediamon.fetch`; the SQL is
 ``sql/queries/fetch.sql``; the URL states and reasons are :mod:`mediamon.outcomes`.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 import logging
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from mediamon import health_db, store
-from mediamon.fetch import Fetcher, FetchError, fetcher_for_source, redact_userinfo
+from mediamon import archive, archive_db, health_db, store
+from mediamon.fetch import Fetcher, FetchError, FetchResult, fetcher_for_source, redact_userinfo
 from mediamon.outcomes import UrlStatus, is_blocked
 from mediamon.results import FetchBatchResult
 from mediamon.settings import Settings
@@ -64,16 +62,19 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
         todo = store.rows(conn, "fetch.urls_to_fetch", {"url_ids": list(url_ids)})
     fetchers: dict[str, Fetcher] = {}
     outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
+    out: archive.ArchiveWriter[_Fetched]
     try:
         with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
-            for row in todo:
-                if row.source_id not in fetchers:
-                    fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
-                status, error = _fetch_one(conn, settings, fetchers[row.source_id], row)
-                outcomes[row.source_id].append(error)
-                statuses[status] += 1
-                if error:
-                    reasons[error.reason] += 1
+            with archive_db.writer(settings) as out:
+                for row in todo:
+                    if row.source_id not in fetchers:
+                        fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
+                    status, error = _fetch_one(conn, settings, fetchers[row.source_id], row, out)
+                    outcomes[row.source_id].append(error)
+                    statuses[status] += 1
+                    if error:
+                        reasons[error.reason] += 1
+            _record_fetched(conn, out.durable())  # an object store's file is durable once closed
     finally:
         for fetcher in fetchers.values():
             fetcher.close()
@@ -91,11 +92,15 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
                             retry_later=statuses[UrlStatus.PENDING], reasons=dict(reasons))
 
 
-def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any) -> tuple[str, FetchError | None]:
+_Fetched = tuple[int, FetchResult, datetime]
+
+
+def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any,
+               out: archive.ArchiveWriter[_Fetched]) -> tuple[str, FetchError | None]:
     """Fetch one URL and record its new status, in one transaction of ``conn``: fetched (page
-    stored), blocked (refused by policy: address, robots, content type), failed, or pending again
-    after a temporary error until it has had ``max_url_attempts``. Returns the status and the
-    error, if any."""
+    archived; its row and pointer are written once the record is durable), blocked (refused by
+    policy: address, robots, content type), failed, or pending again after a temporary error until
+    it has had ``max_url_attempts``. Returns the status and the error, if any."""
     try:
         result = fetcher.get(row.canonical_url)
     except FetchError as exc:
@@ -109,12 +114,19 @@ def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: A
                 status = UrlStatus.BLOCKED if is_blocked(exc.reason) else UrlStatus.FAILED
                 store.execute(conn, "fetch.mark_url", {"url_id": row.url_id, "status": status, "reason": exc.reason})
         return status, exc
-    with conn.begin():
-        store.execute(conn, "fetch.commit_without_flush")
-        store.execute(conn, "fetch.save_page", {
-            "url_id": row.url_id, "final_url": result.final_url, "http_status": result.status,
-            "headers": json.dumps(result.headers), "content_type": result.content_type,
-            "declared_charset": result.charset, "body_gzip": gzip.compress(result.body, 1),
-            "body_bytes": len(result.body), "body_sha256": hashlib.sha256(result.body).hexdigest()})
-        store.execute(conn, "fetch.mark_url", {"url_id": row.url_id, "status": UrlStatus.FETCHED, "reason": None})
+    fetched_at = datetime.now(UTC)
+    out.append(archive.Capture(url=result.final_url, status=result.status, headers=result.headers, body=result.body,
+                               fetched_at=fetched_at, source_id=row.source_id, reason="fetch",
+                               request_headers={"User-Agent": settings.fetch.user_agent}),
+               (row.url_id, result, fetched_at))
+    _record_fetched(conn, out.durable())
     return UrlStatus.FETCHED, None
+
+
+def _record_fetched(conn: sa.Connection, durable: list[tuple[_Fetched, archive.RecordPointer]]) -> None:
+    """Point each page at its now durable record and mark its URL fetched, one transaction each."""
+    for (url_id, result, fetched_at), pointer in durable:
+        with conn.begin():
+            store.execute(conn, "fetch.commit_without_flush")
+            archive_db.save_page(conn, url_id, result, pointer, fetched_at)
+            store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": UrlStatus.FETCHED, "reason": None})

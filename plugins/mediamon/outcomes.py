@@ -87,6 +87,7 @@ class ExtractReason(StrEnum):
     NO_MAIN_TEXT = "no_main_text"
     TOO_SHORT = "too_short"
     DUPLICATE_CANONICAL_URL = "duplicate_canonical_url"  # another page's article has this canonical URL
+    ARCHIVE_UNREADABLE = "archive_unreadable"  # the page's WARC record is gone or damaged
 
 
 class DateSource(StrEnum):

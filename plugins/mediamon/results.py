@@ -199,3 +199,76 @@ class RunCounts(_Result):
                          [ExtractResult.from_xcom(e) for e in _items(extracted)],
                          DedupeResult.from_xcom(deduped), ClassifyResult.from_xcom(classified),
                          EventsResult.from_xcom(linked or {}))
+
+
+@dataclass(frozen=True)
+class ImportResult(_Result):
+    """``pipeline.import_warc``: WARC records read and what became of them, and the rate.
+
+    ``skipped`` sums the records not kept (host, capture date, not HTML, not a 2xx status);
+    ``corrupt`` records were skipped and the scan went on; ``already_known`` had a page already."""
+
+    files: int = 0
+    records_read: int = 0
+    responses: int = 0
+    kept: int = 0
+    skipped: int = 0
+    skipped_host: int = 0
+    skipped_date: int = 0
+    skipped_not_html: int = 0
+    skipped_status: int = 0
+    corrupt: int = 0
+    already_known: int = 0
+    pages_new: int = 0
+    articles_new: int = 0
+    seconds: float = 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records_read / self.seconds if self.seconds else 0.0
+
+    def __add__(self, other: ImportResult) -> ImportResult:
+        return ImportResult(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                               for f in dataclasses.fields(self)})
+
+
+@dataclass(frozen=True)
+class ArchiveMigrateResult(_Result):
+    """``archive_db.migrate_blobs``: pages whose body moved from Postgres into the archive.
+
+    ``mismatched`` bodies did not match their own digest and stay in Postgres (so does the column:
+    ``left`` > 0); the bytes are the blobs' before and the WARC records' after."""
+
+    pages: int = 0
+    with_body: int = 0
+    moved: int = 0
+    mismatched: int = 0
+    left: int = 0
+    column_dropped: bool = False
+    body_gzip_bytes: int = 0
+    archive_bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RetentionResult(_Result):
+    """``archive_db.apply_retention``: archive files deleted, pages marked archived-out."""
+
+    files_deleted: int = 0
+    pages_archived_out: int = 0
+
+
+@dataclass(frozen=True)
+class MaintenanceResult(_Result):
+    """``archive_db.recompute_health_and_analyze``: health rows created, expired backoffs cleared."""
+
+    health_rows_created: int = 0
+    backoffs_cleared: int = 0
+
+
+@dataclass(frozen=True)
+class ExportResult(_Result):
+    """``archive_db.export_pages``: pages written to one WARC file."""
+
+    pages: int = 0
+    path: str = ""

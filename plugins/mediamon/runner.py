@@ -51,6 +51,8 @@ def airflow_environment(settings: Settings, database_url: str) -> dict[str, str]
         "MEDIAMON_DATABASE_URL": database_url,
         "MEDIAMON_SOURCES": str(settings.sources_file),
         "MEDIAMON_HOME": str(settings.state_dir),
+        # Every task writes and reads the same archive root, whatever its own working directory.
+        "MEDIAMON_ARCHIVE_URL": settings.archive_url,
     })
     return env
 

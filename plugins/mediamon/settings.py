@@ -289,6 +289,30 @@ class DedupeSettings:
 
 
 @dataclass(frozen=True)
+class ArchiveSettings:
+    # The WARC archive root, an fsspec URL: None is <state_dir>/archive; s3://bucket/prefix in
+    # docker-compose (MinIO). MEDIAMON_ARCHIVE_URL.
+    url: str | None = None
+    # Raw pages older than this many days are removed by mediamon_maintenance (None: kept for
+    # ever); a source's `retention_days` in the source file overrides it.
+    retention_days: int | None = None
+    # A WARC file rolls at this size (and at each capture day, per source).
+    max_file_bytes: int = 256 * 1024 * 1024
+    # Group commit of a local archive: one fsync (~9 ms measured here) per this many records or
+    # this many seconds, whichever comes first. Politely crawled hosts (1 s apart) get one fsync
+    # per page anyway; a killed worker re-fetches at most one group's pages.
+    sync_every_records: int = 20
+    sync_every_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(self.retention_days is None or self.retention_days >= 1,
+               "archive.retention_days (MEDIAMON_ARCHIVE_RETENTION_DAYS) must be a whole number of days >= 1")
+        _check(self.max_file_bytes >= 1024 * 1024, "archive.max_file_bytes must be at least 1 MiB")
+        _check(self.sync_every_records >= 1 and self.sync_every_s >= 0,
+               "archive.sync_every_records must be at least 1 and archive.sync_every_s at least 0")
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
     sources_file: Path = PROJECT_ROOT / "seeds" / "sources.yaml"
@@ -304,6 +328,11 @@ class Settings:
     topics: TopicSettings = field(default_factory=TopicSettings)
     dedupe: DedupeSettings = field(default_factory=DedupeSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+
+    @property
+    def archive_url(self) -> str:
+        return self.archive.url or str(self.state_dir / "archive")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -316,6 +345,8 @@ class Settings:
             topics_dir=Path(env.get("MEDIAMON_TOPICS", base.topics_dir)),
             state_dir=state_dir,
             reports_dir=Path(env.get("MEDIAMON_REPORTS_DIR", state_dir / "reports")),
+            archive=ArchiveSettings(url=env.get("MEDIAMON_ARCHIVE_URL") or None,
+                                    retention_days=_optional_days(env, "MEDIAMON_ARCHIVE_RETENTION_DAYS")),
             fetch=FetchSettings(batch_pages=int(env.get("MEDIAMON_FETCH_BATCH_PAGES", base.fetch.batch_pages))),
             report=ReportSettings(
                 schedule_cron=env.get("MEDIAMON_REPORT_CRON", base.report.schedule_cron),
@@ -324,3 +355,11 @@ class Settings:
                 email_to=env.get("MEDIAMON_REPORT_EMAIL_TO") or None,
             ),
         )
+
+
+def _optional_days(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name)
+    if not value:
+        return None
+    _check(value.isdigit(), f"{name} must be a whole number of days, got {value!r}")
+    return int(value)

@@ -19,7 +19,8 @@ from mediamon.errors import ConfigError
 
 KINDS = ("rss", "atom", "sitemap", "listing", "page")
 REQUIRED = ("id", "name", "language", "kind", "url")
-OPTIONAL = ("crawl_delay_s", "max_pages", "allow_private", "enabled", "notes", "outlet", "collections")
+OPTIONAL = ("crawl_delay_s", "max_pages", "allow_private", "retention_days", "enabled", "notes", "outlet",
+            "collections")
 # Who publishes: central media (人民网, 新华社), provincial and city papers and stations, county media
 # centres, government sites, commercial portals (新浪, 网易). Media Cloud groups its sources the same way.
 OUTLET_TIERS = ("central", "provincial", "municipal", "county", "government", "portal", "other")
@@ -44,6 +45,8 @@ class Source:
     crawl_delay_s: float | None = None
     max_pages: int = 200
     allow_private: tuple[str, ...] = ()
+    # Days its raw pages stay in the archive (mediamon_maintenance); None: the global setting.
+    retention_days: int | None = None
     enabled: bool = True
     outlet_tier: str | None = None
     outlet_province: str | None = None     # GB/T 2260 code of a province-level division
@@ -52,7 +55,7 @@ class Source:
 
     def settings_json(self) -> dict[str, Any]:
         data = asdict(self)
-        return {k: data[k] for k in ("crawl_delay_s", "max_pages", "allow_private")}
+        return {k: data[k] for k in ("crawl_delay_s", "max_pages", "allow_private", "retention_days")}
 
     @classmethod
     def from_stored(cls, source_id: str, name: str, language: str, kind: str, url: str,
@@ -140,6 +143,9 @@ def _source(path: Path, node: yaml.Node) -> Source:
         host, sep, port = entry.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or "*" in host:
             raise fail("allow_private", f"{entry!r} is not an exact 'host:port' pair")
+    retention = values.get("retention_days")
+    if retention is not None and (not isinstance(retention, int) or isinstance(retention, bool) or retention < 1):
+        raise fail("retention_days", "must be a whole number of days >= 1")
     enabled = values.get("enabled", True)
     if not isinstance(enabled, bool):
         raise fail("enabled", "must be true or false")
@@ -150,7 +156,7 @@ def _source(path: Path, node: yaml.Node) -> Source:
     return Source(source_id=values["id"].strip(), name=values["name"].strip(),
                   language=values["language"].strip(), kind=values["kind"], url=values["url"].strip(),
                   crawl_delay_s=float(delay) if delay is not None else None, max_pages=max_pages,
-                  allow_private=tuple(a.lower() for a in allow), enabled=enabled,
+                  allow_private=tuple(a.lower() for a in allow), retention_days=retention, enabled=enabled,
                   outlet_tier=outlet.get("tier"), outlet_province=outlet.get("province"),
                   media_type=outlet.get("media_type"), collections=tuple(dict.fromkeys(collections)))
 

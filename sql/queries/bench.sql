@@ -75,3 +75,35 @@ ORDER BY task_id, map_index
 
 -- name: classified_counts
 SELECT count(*) AS classified, count(*) FILTER (WHERE relevant) AS relevant FROM article_topics
+
+-- name: public_table_bytes
+-- Heap, TOAST and indexes of every table of the scratch database's public schema.
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE 'bench_%'
+
+-- name: table_bytes
+SELECT pg_total_relation_size(CAST(:table_name AS regclass))
+
+-- name: create_pages_before
+-- `pages` as it was before the archive (bodies as gzip-1 blobs), for the bytes it would take.
+CREATE TABLE bench_pages_before (
+    url_id bigint PRIMARY KEY, final_url text NOT NULL, http_status integer NOT NULL,
+    headers jsonb NOT NULL DEFAULT '{}'::jsonb, content_type text, declared_charset text,
+    body_gzip bytea NOT NULL, body_bytes integer NOT NULL, body_sha256 text NOT NULL,
+    fetched_at timestamptz NOT NULL DEFAULT now(), extract_status text, extract_reason text,
+    extractor_version text, extracted_at timestamptz
+)
+
+-- name: insert_pages_before
+INSERT INTO bench_pages_before (url_id, final_url, http_status, headers, content_type, declared_charset,
+    body_gzip, body_bytes, body_sha256, fetched_at, extract_status, extract_reason, extractor_version, extracted_at)
+SELECT v.url_id, p.final_url, p.http_status, p.headers, p.content_type, p.declared_charset, v.body_gzip,
+       p.body_bytes, p.body_sha256, p.fetched_at, p.extract_status, p.extract_reason, p.extractor_version, p.extracted_at
+FROM (VALUES %s) AS v(url_id, body_gzip) JOIN pages p ON p.url_id = v.url_id
+
+-- name: drop_pages_before
+DROP TABLE IF EXISTS bench_pages_before
+
+-- name: archived_pages
+SELECT url_id, warc_file, warc_offset, warc_length, body_sha256 FROM pages WHERE warc_file IS NOT NULL ORDER BY url_id

@@ -1,17 +1,21 @@
 -- Queries of the extract stage (extract_db.py): pages to extract, articles, extract outcomes.
 
 -- name: pages_to_extract
--- Pages never extracted, or extracted by another extractor version when :version_mismatch is set.
-SELECT p.url_id, p.final_url, p.declared_charset, p.body_gzip, p.fetched_at, u.canonical_url, u.source_id,
-       u.host, u.listed_published_at
+-- Pages never extracted, or extracted by another extractor version when :version_mismatch is set,
+-- whose raw page is still in the archive (the pointer; mediamon.archive_db reads the record).
+SELECT p.url_id, p.final_url, p.declared_charset, p.warc_file, p.warc_offset, p.warc_length, p.body_sha256,
+       p.fetched_at, u.canonical_url, u.source_id, u.host, u.listed_published_at
 FROM pages p JOIN urls u USING (url_id)
 WHERE (CAST(:url_ids AS bigint[]) IS NULL OR p.url_id = ANY(:url_ids))
   AND (p.extract_status IS NULL OR (:version_mismatch AND p.extractor_version IS DISTINCT FROM :version))
+  AND p.warc_file IS NOT NULL
 ORDER BY p.url_id
 LIMIT :limit
 
 -- name: forget_extraction
-UPDATE pages SET extract_status = NULL, extractor_version = NULL WHERE extract_status IS NOT NULL
+-- Only pages still in the archive: one whose file retention removed keeps its last outcome.
+UPDATE pages SET extract_status = NULL, extractor_version = NULL
+WHERE extract_status IS NOT NULL AND warc_file IS NOT NULL
 
 -- name: upsert_articles
 -- Re-extracting a page updates its article. The caller has already skipped pages whose canonical

@@ -17,18 +17,6 @@ ORDER BY u.url_id
 -- the last such commits, never half of one; callers use it where redoing the work is harmless.
 SET LOCAL synchronous_commit = off
 
--- name: save_page
-INSERT INTO pages (url_id, final_url, http_status, headers, content_type, declared_charset,
-                   body_gzip, body_bytes, body_sha256, fetched_at)
-VALUES (:url_id, :final_url, :http_status, CAST(:headers AS jsonb), :content_type, :declared_charset,
-        :body_gzip, :body_bytes, :body_sha256, now())
-ON CONFLICT (url_id) DO UPDATE SET
-    final_url = EXCLUDED.final_url, http_status = EXCLUDED.http_status, headers = EXCLUDED.headers,
-    content_type = EXCLUDED.content_type, declared_charset = EXCLUDED.declared_charset,
-    body_gzip = EXCLUDED.body_gzip, body_bytes = EXCLUDED.body_bytes,
-    body_sha256 = EXCLUDED.body_sha256, fetched_at = now(),
-    extract_status = NULL, extract_reason = NULL, extractor_version = NULL, extracted_at = NULL
-
 -- name: mark_url
 UPDATE urls SET status = :status, reason = :reason, attempts = attempts + 1, last_attempt_at = now(),
     fetched_at = CASE WHEN :status = 'fetched' THEN now() ELSE fetched_at END

@@ -9,21 +9,21 @@ pages of one site share a site as they would in production.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import html
 import itertools
 import json
 import re
+import tempfile
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from mediamon import db, dedupe_db, extract_db, store
-from mediamon.settings import DedupeSettings, Settings
+from mediamon import archive, archive_db, db, dedupe_db, extract_db, store
+from mediamon.settings import ArchiveSettings, DedupeSettings, Settings
 
 _DECLARED_URL = (
     re.compile(r"<link[^>]+rel=[\"']canonical[\"'][^>]+href=[\"'](https?://[^\"']+)", re.I),
@@ -107,8 +107,9 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
     name = f"mediamon_eval_{uuid.uuid4().hex[:10]}"
     db.ensure_database(admin, name)
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    archive_dir = tempfile.TemporaryDirectory(prefix="mediamon-eval-archive-")
     try:
-        settings = replace(Settings.from_env({}), database_url=url)
+        settings = replace(Settings.from_env({}), database_url=url, archive=ArchiveSettings(url=archive_dir.name))
         if dedupe_settings is not None:
             settings = replace(settings, dedupe=dedupe_settings)
         store.upgrade(store.engine_for(url))
@@ -118,6 +119,7 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
         with store.transaction(settings) as conn:
             rows = {row.url_id: row for row in store.rows(conn, "dedupe.assignments")}
     finally:
+        archive_dir.cleanup()
         store.engine_for(url).dispose()
         db.drop_database(admin, name)
     assignments = {file: (rows[url_id].story_id if url_id in rows else None) for url_id, file in url_files.items()}
@@ -137,9 +139,11 @@ def evaluate_dedupe(directory: str | Path, server_url: str, dedupe_settings: Ded
 
 
 def _load_pages(settings: Settings, files: list[Path]) -> dict[int, str]:
-    """Store each file as a fetched page; returns {url_id: file name}."""
+    """Store each file as a fetched page (its body in the settings' archive); returns {url_id: file name}."""
     url_files: dict[int, str] = {}
-    with store.transaction(settings) as conn:
+    fetched_at = datetime.now(UTC)
+    out: archive.ArchiveWriter[tuple[int, archive.ArchivedResponse]]
+    with store.transaction(settings) as conn, archive_db.writer(settings) as out:
         store.execute(conn, "dedupe.insert_test_source", {"source_id": EVAL_SOURCE, "url": "http://eval.invalid/",
                                                           "settings": "{}"})
         for path in files:
@@ -152,12 +156,15 @@ def _load_pages(settings: Settings, files: list[Path]) -> dict[int, str]:
                 new = store.execute_many_values(conn, "discover.insert_urls", [
                     (page_url, EVAL_SOURCE, urlsplit(page_url).netloc.lower(), None, None)], fetch=True)
             url_id = new[0][0]
-            store.execute(conn, "fetch.save_page", {
-                "url_id": url_id, "final_url": page_url, "http_status": 200, "headers": "{}",
-                "content_type": "text/html", "declared_charset": None, "body_gzip": gzip.compress(body),
-                "body_bytes": len(body), "body_sha256": hashlib.sha256(body).hexdigest()})
-            store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": "fetched", "reason": None})
+            page = archive.ArchivedResponse(url=page_url, status=200, headers={"content-type": "text/html"},
+                                            body=body, captured_at=fetched_at)
+            out.append(archive.Capture(url=page_url, status=200, headers=page.headers, body=body,
+                                       fetched_at=fetched_at, source_id=EVAL_SOURCE, reason="eval"), (url_id, page))
             url_files[url_id] = path.name
+        out.close()
+        for (url_id, page), pointer in out.durable():
+            archive_db.save_page(conn, url_id, page, pointer, fetched_at)
+            store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": "fetched", "reason": None})
     return url_files
 
 
