@@ -2,13 +2,11 @@
 analyst views saying which date they count by."""
 from __future__ import annotations
 
-import gzip
-import hashlib
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from mediamon import extract_db, pipeline, store
+from mediamon import archive, archive_db, extract_db, pipeline, store
 
 PARAGRAPH = ("The two cities signed a cooperation agreement on the river port on Monday, the third such "
              "agreement this year, and promised a joint committee that meets every quarter. ")
@@ -16,17 +14,21 @@ UNDATED_PAGE = f"<html><head><title>Port deal</title></head><body><article><h1>P
                "</article></body></html>"
 
 
-def add_page(conn, source_id: str, url: str, html: str, listed_at: datetime | None) -> int:
+def add_page(conn, settings, source_id: str, url: str, html: str, listed_at: datetime | None) -> int:
+    """A fetched page of our own: its body in the settings' WARC archive, its row pointing there."""
     body = html.encode()
     url_id = conn.execute(sa.text(
         "INSERT INTO urls (canonical_url, source_id, host, status, listed_published_at) "
         "VALUES (:url, :source_id, 'news.example', 'fetched', :listed) RETURNING url_id"),
         {"url": url, "source_id": source_id, "listed": listed_at}).scalar_one()
-    conn.execute(sa.text(
-        "INSERT INTO pages (url_id, final_url, http_status, body_gzip, body_bytes, body_sha256) "
-        "VALUES (:url_id, :url, 200, :body, :size, :sha)"),
-        {"url_id": url_id, "url": url, "body": gzip.compress(body), "size": len(body),
-         "sha": hashlib.sha256(body).hexdigest()})
+    fetched_at = datetime.now(UTC)
+    page = archive.ArchivedResponse(url=url, status=200, headers={"content-type": "text/html"}, body=body,
+                                    captured_at=fetched_at)
+    with archive_db.writer(settings) as out:
+        out.append(archive.Capture(url=url, status=200, headers=page.headers, body=body, fetched_at=fetched_at,
+                                   source_id=source_id), url_id)
+    [(_, pointer)] = out.durable()
+    archive_db.save_page(conn, url_id, page, pointer, fetched_at)
     return url_id
 
 
@@ -39,8 +41,8 @@ def test_published_at_source_feed_fallback_and_date_basis(demo_settings):
             "SELECT count(*) FROM articles WHERE published_at_source IS NULL "
             "OR (published_at_source = 'none') <> (published_at IS NULL)")).scalar_one() == 0
         source_id = conn.execute(sa.text("SELECT source_id FROM sources LIMIT 1")).scalar_one()
-        listed_id = add_page(conn, source_id, "http://news.example/port-deal", UNDATED_PAGE, listed)
-        undated_id = add_page(conn, source_id, "http://news.example/port-deal-2",
+        listed_id = add_page(conn, demo_settings, source_id, "http://news.example/port-deal", UNDATED_PAGE, listed)
+        undated_id = add_page(conn, demo_settings, source_id, "http://news.example/port-deal-2",
                               UNDATED_PAGE.replace("Monday", "Tuesday"), None)
     extract_db.extract_pages(demo_settings, url_ids=[listed_id, undated_id])
     with store.transaction(demo_settings) as conn:
