@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +60,20 @@ def test_records_read_back_by_pointer_and_by_plain_warcio(tmp_path):
         assert kinds[1][1].startswith("sha256:")
         # gzip per record: the file is a concatenation of independent gzip members.
         assert gzip.decompress((tmp_path / name).read_bytes()).startswith(b"WARC/1.")
+
+
+def test_a_url_with_non_ascii_characters_is_archived_and_read_back(tmp_path):
+    """URLs found in pages carry raw non-ASCII (a decoded ``&times``, Chinese paths, spaces): the
+    request line of the WARC request record is percent-encoded, the target URI kept as found."""
+    url = "http://127.0.0.1:9/新闻/s?src=11×tamp=1&q=a b"
+    cap = replace(capture(1), url=url)
+    [(_, pointer)] = write_all(str(tmp_path), [cap])
+    assert archive.ArchiveReader(str(tmp_path)).read(pointer).url.replace("%20", " ") == url
+    [name] = archive.ArchiveReader(str(tmp_path)).files()
+    with open(tmp_path / name, "rb") as handle:
+        [request] = [r for r in ArchiveIterator(handle) if r.rec_type == "request"]
+    assert request.http_headers.protocol == "GET"
+    assert request.http_headers.statusline.startswith("/%E6%96%B0%E9%97%BB/s?src=11%C3%97tamp=1&q=a%20b ")
 
 
 def test_pointer_to_wrong_bytes_or_missing_file_is_an_archive_error(tmp_path):

@@ -156,9 +156,10 @@ def record_bytes(capture: Capture) -> tuple[bytes, int]:
     response_length = buffer.tell()
     response_id = response.rec_headers.get_header("WARC-Record-ID")
     parts = urlsplit(capture.url)
+    target = _ascii(f"{parts.path or '/'}{'?' + parts.query if parts.query else ''}")
     request_headers = StatusAndHeaders(
-        f"GET {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1",
-        [("Host", parts.netloc), *capture.request_headers.items()], is_http_request=True)
+        f"GET {target} HTTP/1.1", [("Host", _ascii(parts.netloc)), *capture.request_headers.items()],
+        is_http_request=True)
     request = writer.create_warc_record(
         capture.url, "request", payload=io.BytesIO(b""), length=0, http_headers=request_headers,
         warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id})
@@ -170,6 +171,16 @@ def record_bytes(capture: Capture) -> tuple[bytes, int]:
         warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id})
     writer.write_record(metadata)
     return buffer.getvalue(), response_length
+
+
+def _ascii(text: str) -> str:
+    """``text`` with every non-ASCII character and whitespace percent-encoded as UTF-8: a request
+    line must be ASCII (warcio refuses anything else), and URLs found in pages often are not."""
+    return _NOT_URL_ASCII.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")),
+                              text)
+
+
+_NOT_URL_ASCII = re.compile(r"[^\x21-\x7e]+")
 
 
 def _reason_phrase(status: int) -> str:
