@@ -14,8 +14,19 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from mediamon import (archive_db, classify_db, dedupe_db, discover_db, events_db, extract_db, fetch_db,
-                      search_db, sources_db, store, warc_scan)
+from mediamon import (
+    archive_db,
+    classify_db,
+    dedupe_db,
+    discover_db,
+    events_db,
+    extract_db,
+    fetch_db,
+    search_db,
+    sources_db,
+    store,
+    warc_scan,
+)
 from mediamon.errors import UnknownSource
 from mediamon.results import DedupeResult, ExtractResult, ImportResult, RunCounts
 from mediamon.settings import Settings
