@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mediamon import store
-from mediamon.report import assemble, render_html, trend_first_day, write_files
+from mediamon.report import assemble, render_html, report_directory, trend_first_day, write_files
 from mediamon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def build_report(settings: Settings, now: datetime | None = None) -> dict[str, A
     ----------
     settings : Settings
         ``settings.report`` picks the topic, table sizes and time zone; files go to
-        ``settings.reports_dir/report-<id>/``.
+        ``settings.reports_dir/<database>/report-<id>/`` (:func:`mediamon.report.report_directory`).
     now : datetime, optional
         End of the period (timezone-aware). Defaults to the database's clock.
 
@@ -55,7 +55,7 @@ def build_report(settings: Settings, now: datetime | None = None) -> dict[str, A
             data = collect(conn, settings, report_id, period_start, period_end, article_ids,
                            previous[0] if previous else None)
             page = render_html(data)
-            directory = settings.reports_dir / f"report-{report_id:06d}"
+            directory = report_directory(settings.reports_dir, store.scalar(conn, "report.database_key"), report_id)
             files = write_files(directory, data, page)
             store.execute(conn, "report.insert_report", {
                 "report_id": report_id, "topic_id": cfg.topic_id, "period_start": period_start,
