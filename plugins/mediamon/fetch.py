@@ -88,8 +88,8 @@ def is_public_address(address: str) -> bool:
 
     IPv6 addresses that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
     ``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``) are judged by
-    that IPv4 address too: a gateway would carry them to it. So is SIIT ``::ffff:0:a.b.c.d``
-    (RFC 6052/7915). Deprecated site-local ``fec0::/10`` (RFC 3879) is never public, whatever
+    that IPv4 address too: a gateway would carry them to it. So is SIIT's IPv4-translated
+    ``::ffff:0:a.b.c.d`` (``::ffff:0:0:0/96``, RFC 2765). Deprecated site-local ``fec0::/10`` (RFC 3879) is never public, whatever
     Python's ``is_global`` says.
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -105,7 +105,7 @@ def is_public_address(address: str) -> bool:
 
 
 _IPV4_CARRYING_NETS = tuple(ipaddress.IPv6Network(n)
-                            for n in ("::/96", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"))
+                            for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"))
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 
 
