@@ -34,7 +34,7 @@ def page(name: str, head: str = "") -> bytes:
     paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in seed_paragraphs())
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(name)} 协同发展</title>{head}"
             f"</head><body><article><h1>{html.escape(name)} 协同发展</h1><p>本文编号 {html.escape(name)}。</p>"
-            f"{paragraphs}</article></body></html>").encode("utf-8")
+            f"{paragraphs}</article></body></html>").encode("utf-8", "surrogatepass")
 
 
 def jsonld(raw: str) -> str:
@@ -45,7 +45,8 @@ def rss(items: list[tuple[str, str, str]]) -> bytes:
     """An RSS feed of (link, title, pubDate) items; the link is written as given (XML-escaped)."""
     body = "".join(f"<item><title>{escape(title)}</title><link>{escape(link)}</link><pubDate>{escape(date)}</pubDate></item>"
                    for link, title, date in items)
-    return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode()
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+            .encode("utf-8", "surrogatepass"))
 
 
 # Page cases on one host: path -> (response, expected URL status, reason, article expected).
