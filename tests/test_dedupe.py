@@ -290,7 +290,7 @@ def test_a_late_copy_that_backdates_itself_does_not_become_canonical(settings):
     with store.transaction(settings) as conn:
         conn.exec_driver_sql("UPDATE articles SET created_at = created_at + interval '3 days' WHERE article_id = %s",
                              (backdated,))
-    dedupe.assign_stories(settings)
+    dedupe_db.assign_stories(settings)
     stories = story_of(settings)
     assert stories[original] == stories[backdated]
     with store.transaction(settings) as conn:

@@ -201,7 +201,7 @@ def isolation_run(database_url, tmp_path_factory):
 
 def test_the_run_finishes_and_the_canary_lands_and_is_classified(isolation_run):
     settings, counts, urls, *_ = isolation_run
-    assert counts["fetched"] >= 1
+    assert counts.fetched >= 1
     assert canary_landed_and_classified(settings)
     assert_every_url_defined(urls)
 

@@ -253,7 +253,7 @@ def test_a_report_folder_left_by_another_database_is_neither_reused_nor_overwrit
     theirs.mkdir(parents=True)
     (theirs / "report.html").write_text("the other database's report", encoding="utf-8")
 
-    summary = report.build_report(ingested)
+    summary = report_db.build_report(ingested)
 
     assert summary["report_id"] == 1 and other.parent != theirs.parent
     assert (theirs / "report.html").read_text(encoding="utf-8") == "the other database's report"
