@@ -14,13 +14,25 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 import yaml
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from mediamon import pipeline, store
 from mediamon.settings import Settings
 from scripted_server import Raw, ScriptedServer
-from test_isolation import HTML, assert_every_url_defined, canary, canary_landed_and_classified, fast, jsonld, \
-    page, rss, source, url_states
+from test_isolation import (
+    HTML,
+    assert_every_url_defined,
+    canary,
+    canary_landed_and_classified,
+    fast,
+    jsonld,
+    page,
+    rss,
+    source,
+    url_states,
+)
 
 # Pieces an attacker reaches for: NUL, lone surrogates, non-ASCII digits, huge numbers, bad
 # offsets, malformed hosts and ports, userinfo, over-long paths.

@@ -89,8 +89,8 @@ def is_public_address(address: str) -> bool:
     IPv6 addresses that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
     ``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``) are judged by
     that IPv4 address too: a gateway would carry them to it. So is SIIT's IPv4-translated
-    ``::ffff:0:a.b.c.d`` (``::ffff:0:0:0/96``, RFC 2765). Deprecated site-local ``fec0::/10`` (RFC 3879) is never public, whatever
-    Python's ``is_global`` says.
+    ``::ffff:0:a.b.c.d`` (``::ffff:0:0:0/96``, RFC 2765). Deprecated site-local ``fec0::/10``
+    (RFC 3879) is never public, whatever Python's ``is_global`` says.
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):

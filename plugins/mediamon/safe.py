@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import overload
 from urllib.parse import urlsplit, urlunsplit
 
 # Browsers and sitemaps (sitemaps.org: "less than 2,048 characters") agree on this bound.
@@ -26,16 +28,22 @@ MAX_UTC_OFFSET = timedelta(hours=16)
 _UNSAFE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
+@overload
+def clean_text(value: str) -> str: ...
+
+
+@overload
+def clean_text(value: None) -> None: ...
+
+
 def clean_text(value: str | None) -> str | None:
     """``value`` without NUL characters and lone surrogates (None stays None)."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        value = str(value)
-    return _UNSAFE_CHARS.sub("", value)
+    return _UNSAFE_CHARS.sub("", str(value))
 
 
-def clean_headers(headers) -> dict[str, str]:
+def clean_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Response headers as a plain dict with lower-case names, every name and value cleaned."""
     return {clean_text(str(name)).lower(): clean_text(str(value)) for name, value in headers.items()}
 
@@ -52,7 +60,7 @@ def safe_datetime(value: datetime | None) -> datetime | None:
         offset = value.utcoffset()
         if offset is None or abs(offset) >= MAX_UTC_OFFSET:
             return None
-        value.astimezone(timezone.utc)
+        value.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
     return value
@@ -89,6 +97,6 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def finite_number(value) -> bool:
+def finite_number(value: object) -> bool:
     """True for an int or float that is finite (not NaN, not infinite) and not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
