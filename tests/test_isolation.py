@@ -327,3 +327,131 @@ def test_jsonld_and_dates_are_safe_at_the_boundary():
     assert discover.canonical_url("http://[::1/x") is None and discover.canonical_url("http://h:99999/") is None
     assert discover.canonical_url("http://h/" + "a" * 3000) is None
     assert json.dumps(result.to_json_dict())
+
+
+# --- any exception, not only the foreseen ones -----------------------------------------------------
+
+def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settings, tmp_path, monkeypatch):
+    """Exceptions no check foresees (a bug, a library's surprise) are injected at each stage: a
+    feed whose parsing raises, a URL whose fetch raises, a page whose extraction raises, a row the
+    database refuses, an article whose classification raises. Each is recorded against its item
+    (``error:<type>``), counts as an attempt, and everything else lands."""
+    from mediamon import discover, extract, fetch, topics
+
+    with ScriptedServer() as canary_server, ScriptedServer() as poisoned:
+        names = ("boom-fetch", "boom-extract", "poison-db", "boom-classify", "fine")
+        poisoned.routes["/feed.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss(
+            [(f"{poisoned.base}/news/2024/{name}.html", name, "") for name in names]))
+        poisoned.routes["/exploding.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss([]))
+        for name in names:
+            poisoned.routes[f"/news/2024/{name}.html"] = Raw(200, HTML, page(name))
+        entries = [canary(canary_server), source("poisoned", "rss", poisoned.base + "/feed.xml", poisoned),
+                   source("exploding", "rss", poisoned.base + "/exploding.xml", poisoned)]
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
+        run_settings = fast(replace(settings, sources_file=sources_file))
+
+        parse_feed, get, extract_page, classify = discover.parse_feed, fetch.Fetcher.get, extract.extract, topics.classify
+
+        def exploding_parse_feed(body, base_url, max_links):
+            if base_url.endswith("/exploding.xml"):
+                raise ZeroDivisionError("a parser bug")
+            return parse_feed(body, base_url, max_links)
+
+        def exploding_get(self, url, **kwargs):
+            if "boom-fetch" in url:
+                raise ValueError("a fetch bug")
+            return get(self, url, **kwargs)
+
+        def exploding_extract(body, url=None, **kwargs):
+            if url and "boom-extract" in url:
+                raise RuntimeError("an extractor bug")
+            return extract_page(body, url=url, **kwargs)
+
+        def exploding_classify(topic, title, text, **kwargs):
+            if "boom-classify" in title:
+                raise KeyError("a classifier bug")
+            return classify(topic, title, text, **kwargs)
+
+        monkeypatch.setattr(discover, "parse_feed", exploding_parse_feed)
+        monkeypatch.setattr(fetch.Fetcher, "get", exploding_get)
+        monkeypatch.setattr(extract, "extract", exploding_extract)
+        monkeypatch.setattr(topics, "classify", exploding_classify)
+        pipeline.migrate(run_settings)
+        with store.transaction(run_settings) as conn:  # the database refuses one article
+            conn.exec_driver_sql("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.title LIKE '%%poison-db%%' THEN RAISE EXCEPTION 'poisoned row'; END IF;
+                RETURN NEW; END $$;
+                CREATE TRIGGER refuse_poison BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            """)
+        try:
+            counts = pipeline.ingest(run_settings)
+            urls = url_states(run_settings)
+            with store.transaction(run_settings) as conn:
+                document = conn.exec_driver_sql(
+                    "SELECT last_status FROM discovery_documents WHERE source_id = 'exploding'").scalar()
+                health = dict(conn.exec_driver_sql(
+                    "SELECT source_id, last_error FROM source_health").fetchall())
+                classified = {r[0] for r in conn.exec_driver_sql(
+                    "SELECT a.title FROM articles a JOIN article_topics USING (article_id)")}
+        finally:
+            with store.transaction(run_settings) as conn:
+                conn.exec_driver_sql("DROP TRIGGER refuse_poison ON articles; DROP FUNCTION refuse_poison()")
+        item = {name: urls[f"{poisoned.base}/news/2024/{name}.html"] for name in names}
+
+    assert canary_landed_and_classified(run_settings) and counts.fetched >= 5
+    assert (document, health["exploding"]) == ("error:ZeroDivisionError", "error:ZeroDivisionError")
+    assert (item["boom-fetch"].status, item["boom-fetch"].reason, item["boom-fetch"].attempts) == \
+        ("pending", "error:ValueError", 1)
+    assert (item["boom-extract"].extract_status, item["boom-extract"].extract_reason) == \
+        ("no_article", "error:RuntimeError")
+    assert item["poison-db"].extract_status == "no_article"
+    assert item["poison-db"].extract_reason.startswith("error:") and item["poison-db"].article_id is None
+    assert item["fine"].article_id is not None and item["boom-classify"].article_id is not None
+    assert not any("boom-classify" in (title or "") for title in classified)
+    assert any("fine" in (title or "") for title in classified)
+    assert_every_url_defined(urls)
+
+
+def test_concurrent_inserts_of_one_url_from_two_sessions_both_succeed(settings):
+    """Two ingests list the same URL at once: the second session's insert waits for the first,
+    then links its source to the row the first inserted, instead of failing."""
+    import threading
+
+    from mediamon import discover, discover_db
+    from mediamon.results import DiscoverResult  # noqa: F401 - the glue's typed result
+
+    with store.transaction(settings) as conn:
+        for source_id in ("first", "second"):
+            conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
+                                 "VALUES (%s, %s, 'zh', 'rss', 'http://127.0.0.1:9/f')", (source_id, source_id))
+    url = "http://127.0.0.1:9/news/2024/shared.html"
+    links = [discover.Link(url, "shared"), discover.Link("http://127.0.0.1:9/news/2024/other.html", "other")]
+    engine = store.engine(settings)
+    first = engine.connect()
+    transaction = first.begin()
+    first.exec_driver_sql("INSERT INTO urls (canonical_url, source_id, host) VALUES (%s, 'first', '127.0.0.1:9')",
+                          (url,))
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            discover_db._queue_links(settings, "second", links, discover_db._Tally("second"))
+        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    worker.join(1.0)
+    assert worker.is_alive(), "the second insert should wait for the first transaction"
+    first.exec_driver_sql("INSERT INTO url_sources (url_id, source_id) SELECT url_id, 'first' FROM urls "
+                          "WHERE canonical_url = %s", (url,))
+    transaction.commit()
+    first.close()
+    worker.join(30)
+    assert errors == []
+    with store.transaction(settings) as conn:
+        listed = sorted(conn.exec_driver_sql(
+            "SELECT u.canonical_url, us.source_id FROM urls u JOIN url_sources us USING (url_id)").fetchall())
+    assert listed == [("http://127.0.0.1:9/news/2024/other.html", "second"), (url, "first"), (url, "second")]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from mediamon import health_db, store
 from mediamon.fetch import Fetcher, FetchError, fetcher_for_source, redact_userinfo
-from mediamon.outcomes import UrlStatus, is_blocked
+from mediamon.outcomes import UrlStatus, error_reason, is_blocked
 from mediamon.results import FetchBatchResult
 from mediamon.settings import Settings
 
@@ -67,9 +67,14 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     try:
         with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
             for row in todo:
-                if row.source_id not in fetchers:
-                    fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
-                status, error = _fetch_one(conn, settings, fetchers[row.source_id], row)
+                try:
+                    if row.source_id not in fetchers:
+                        fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
+                    status, error = _fetch_one(conn, settings, fetchers[row.source_id], row)
+                except Exception as exc:  # noqa: BLE001 - isolation: one URL's failure is its own
+                    if _database_gone(exc):
+                        raise  # not this URL's fault: the task fails and is retried
+                    status, error = _record_error(conn, settings, row, exc)
                 outcomes[row.source_id].append(error)
                 statuses[status] += 1
                 if error:
@@ -89,6 +94,25 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     return FetchBatchResult(fetched=statuses[UrlStatus.FETCHED],
                             failed=statuses[UrlStatus.FAILED] + statuses[UrlStatus.BLOCKED],
                             retry_later=statuses[UrlStatus.PENDING], reasons=dict(reasons))
+
+
+def _database_gone(exc: Exception) -> bool:
+    """Whether ``exc`` means the database connection is lost (then the task, not the URL, failed)."""
+    return store.connection_lost(exc)
+
+
+def _record_error(conn: sa.Connection, settings: Settings, row: Any, exc: Exception) -> tuple[str, FetchError]:
+    """Record an exception no check foresaw against its URL: pending with reason ``error:<type>``,
+    one more attempt, failed once it has had ``max_url_attempts``. Returns the status and the
+    error, as a temporary :class:`FetchError` for the source's health."""
+    reason = error_reason(exc)
+    log.error("fetch %s: %s", redact_userinfo(row.canonical_url)[:300], reason, exc_info=exc)
+    if conn.in_transaction():
+        conn.rollback()
+    with conn.begin():
+        status = str(store.scalar(conn, "fetch.give_up_or_retry_url", {
+            "url_id": row.url_id, "reason": reason, "max_attempts": settings.fetch.max_url_attempts}))
+    return status, FetchError(reason, redact_userinfo(str(exc))[:300], temporary=True)
 
 
 def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any) -> tuple[str, FetchError | None]:
