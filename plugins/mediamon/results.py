@@ -118,8 +118,9 @@ class DedupeResult(_Result):
 
     @classmethod
     def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
-        return cls(ExtractResult.from_xcom(data["leftovers"]), DuplicatesResult.from_xcom(data["duplicates"]),
-                   StoriesResult.from_xcom(data["stories"]))
+        # {} when the dedupe task failed: the run's counts still publish.
+        return cls(ExtractResult.from_xcom(data.get("leftovers", {})),
+                   DuplicatesResult.from_xcom(data.get("duplicates", {})), StoriesResult.from_xcom(data.get("stories", {})))
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ class ClassifyResult(_Result):
 
 def _items(results: Sequence[Any]) -> list[Any]:
     # Index rather than iterate: iterating an Airflow mapped task's results probes past the end.
-    return [results[i] for i in range(len(results))]
+    # A mapped task instance that failed left no result (None): the others still count.
+    return [item for item in (results[i] for i in range(len(results))) if item is not None]
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class RunCounts(_Result):
     new_stories: int = 0
     spam: int = 0
     relevant: int = 0
+    # Task instances of the run that failed (their batches are retried by the next run).
+    failed_tasks: int = 0
 
     @classmethod
     def merge(cls, discovered: Sequence[DiscoverResult], fetched: Sequence[FetchBatchResult],
