@@ -120,7 +120,8 @@ class DedupeResult(_Result):
     def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
         # {} when the dedupe task failed: the run's counts still publish.
         return cls(ExtractResult.from_xcom(data.get("leftovers", {})),
-                   DuplicatesResult.from_xcom(data.get("duplicates", {})), StoriesResult.from_xcom(data.get("stories", {})))
+                   DuplicatesResult.from_xcom(data.get("duplicates", {})),
+                   StoriesResult.from_xcom(data.get("stories", {})))
 
 
 @dataclass(frozen=True)
