@@ -455,3 +455,38 @@ def test_concurrent_inserts_of_one_url_from_two_sessions_both_succeed(settings):
         listed = sorted(conn.exec_driver_sql(
             "SELECT u.canonical_url, us.source_id FROM urls u JOIN url_sources us USING (url_id)").fetchall())
     assert listed == [("http://127.0.0.1:9/news/2024/other.html", "second"), (url, "first"), (url, "second")]
+
+
+def test_a_url_belongs_to_every_source_that_lists_it(settings, tmp_path):
+    """A hostile feed lists the victim's article first, then is put on hold. The URL is still
+    fetched, with the victim's allowlist (the hostile source does not allow the victim's host),
+    and the outcome counts for the victim's health, not for the source on hold."""
+    from mediamon import discover_db, fetch_db, sources_db
+
+    with ScriptedServer() as evil, ScriptedServer() as victim:
+        article = f"{victim.base}/news/2024/shared.html"
+        evil.routes["/feed.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss([(article, "stolen", "")]))
+        victim.routes["/feed.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss([(article, "ours", "")]))
+        victim.routes["/news/2024/shared.html"] = Raw(200, HTML, page("shared"))
+        entries = [source("evil", "rss", evil.base + "/feed.xml", evil),
+                   source("victim", "rss", victim.base + "/feed.xml", victim)]
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(yaml.safe_dump(entries), encoding="utf-8")
+        run_settings = fast(replace(settings, sources_file=sources_file))
+        sources_db.sync_sources(run_settings)
+        discover_db.discover_source(run_settings, "evil")
+        discover_db.discover_source(run_settings, "victim")
+        with store.transaction(run_settings) as conn:
+            owner = conn.exec_driver_sql("SELECT source_id FROM urls WHERE canonical_url = %s", (article,)).scalar()
+            conn.exec_driver_sql("UPDATE source_health SET disabled_at = now(), disabled_reason = 'test: on hold'"
+                                 " WHERE source_id = 'evil'")
+            before = dict(conn.exec_driver_sql("SELECT source_id, attempts FROM source_health").fetchall())
+        batches = fetch_db.plan_fetch(run_settings)
+        results = [fetch_db.fetch_batch(run_settings, batch) for batch in batches]
+        urls = url_states(run_settings)
+        with store.transaction(run_settings) as conn:
+            health = {r.source_id: r for r in conn.exec_driver_sql(
+                "SELECT source_id, attempts, last_success_at FROM source_health")}
+    assert owner == "evil"  # the first to list it: the case that used to starve the victim
+    assert urls[article].status == "fetched" and sum(r.fetched for r in results) == 1
+    assert health["victim"].attempts == before["victim"] + 1 and health["evil"].attempts == before["evil"]

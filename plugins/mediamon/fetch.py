@@ -27,7 +27,7 @@ import time
 import urllib.robotparser
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -561,6 +561,15 @@ def _inflate(inflater, data: bytes, room: int) -> bytes:
         produced += len(piece)
         data = inflater.unconsumed_tail
     return b"".join(out)
+
+
+def policy_for_sources(sources_settings: Sequence[Mapping[str, Any]]) -> tuple[frozenset[str], float | None]:
+    """The fetch policy of a URL listed by several sources: the private ``host:port`` pairs any
+    of them allows (an allowlist names exact hosts, so it only ever applies to those hosts), and
+    the longest crawl delay any of them asks for (None: the default)."""
+    allowed = frozenset(entry.lower() for cfg in sources_settings for entry in (cfg.get("allow_private") or ()))
+    delays = [float(cfg["crawl_delay_s"]) for cfg in sources_settings if cfg.get("crawl_delay_s") is not None]
+    return allowed, max(delays) if delays else None
 
 
 def fetcher_for_source(settings: FetchSettings, source_settings: Mapping[str, Any]) -> Fetcher:

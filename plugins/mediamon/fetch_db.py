@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mediamon import health_db, store
-from mediamon.fetch import Fetcher, FetchError, fetcher_for_source, redact_userinfo
+from mediamon.fetch import Fetcher, FetchError, policy_for_sources, redact_userinfo
 from mediamon.outcomes import UrlStatus, error_reason, is_blocked
 from mediamon.results import FetchBatchResult
 from mediamon.settings import Settings
@@ -25,22 +25,23 @@ log = logging.getLogger(__name__)
 
 
 def plan_fetch(settings: Settings) -> list[list[int]]:
-    """Split the pending frontier into batches of one source and host each, of at most
-    ``fetch.batch_pages`` URLs.
+    """Split the pending frontier into batches of one host each, of at most ``fetch.batch_pages``
+    URLs.
 
     One batch is one mapped fetch task, so per-host politeness holds inside a task and hosts are
-    fetched in parallel across tasks. URLs of sources that are auto-disabled or backing off wait.
+    fetched in parallel across tasks. A URL waits only when every source that lists it is
+    auto-disabled or backing off: one source's hold never blocks another's URLs.
     """
     on_hold = health_db.sources_on_hold(settings)
     with store.transaction(settings) as conn:
         pending = store.rows(conn, "fetch.pending_urls")
-    by_host: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_host: dict[str, list[int]] = defaultdict(list)
     held = 0
     for row in pending:
-        if row.source_id in on_hold:
+        if all(source_id in on_hold for source_id in row.source_ids):
             held += 1
         else:
-            by_host[(row.source_id, row.host)].append(row.url_id)
+            by_host[row.host].append(row.url_id)
     size = settings.fetch.batch_pages
     batches = [ids[i:i + size] for ids in by_host.values() for i in range(0, len(ids), size)]
     log.info("fetch plan: %d pending URLs in %d batches; %d held back (sources on hold: %s)",
@@ -62,20 +63,26 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     reasons: Counter[str] = Counter()
     with store.transaction(settings) as conn:
         todo = store.rows(conn, "fetch.urls_to_fetch", {"url_ids": list(url_ids)})
-    fetchers: dict[str, Fetcher] = {}
+    on_hold = health_db.sources_on_hold(settings)
+    fetchers: dict[tuple[frozenset[str], float | None], Fetcher] = {}
     outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
     try:
         with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
             for row in todo:
+                # The URL's policy and health are its listing sources' that are not on hold.
+                listing = [(source_id, cfg or {}) for source_id, cfg in zip(row.source_ids, row.source_settings)]
+                active = [(source_id, cfg) for source_id, cfg in listing if source_id not in on_hold] or listing
                 try:
-                    if row.source_id not in fetchers:
-                        fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
-                    status, error = _fetch_one(conn, settings, fetchers[row.source_id], row)
+                    policy = policy_for_sources([cfg for _, cfg in active])
+                    if policy not in fetchers:
+                        fetchers[policy] = Fetcher(settings.fetch, allow_private=policy[0], crawl_delay_s=policy[1])
+                    status, error = _fetch_one(conn, settings, fetchers[policy], row)
                 except Exception as exc:  # noqa: BLE001 - isolation: one URL's failure is its own
                     if _database_gone(exc):
                         raise  # not this URL's fault: the task fails and is retried
                     status, error = _record_error(conn, settings, row, exc)
-                outcomes[row.source_id].append(error)
+                for source_id, _ in active:
+                    outcomes[source_id].append(error)
                 statuses[status] += 1
                 if error:
                     reasons[error.reason] += 1
