@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 import yaml
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -76,7 +76,10 @@ def reset(database_url: str) -> None:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
 
 
+# No shrinking: each example is a whole ingest run, and shrinking a failure took over five
+# minutes; the unshrunk example is printed, which is enough to reproduce it.
 @hypothesis_settings(max_examples=10, deadline=None, derandomize=True, database=None,
+                     phases=(Phase.explicit, Phase.generate),
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                             HealthCheck.data_too_large])
 @given(data=st.data())
