@@ -29,7 +29,6 @@ ON CONFLICT (url) DO UPDATE SET
 INSERT INTO urls (canonical_url, source_id, host, listed_title, listed_published_at)
 SELECT canonical_url, source_id, host, listed_title, CAST(listed_published_at AS timestamptz)
 FROM (VALUES %s) AS listed (canonical_url, source_id, host, listed_title, listed_published_at)
-ORDER BY canonical_url
 ON CONFLICT (canonical_url) DO NOTHING
 RETURNING url_id
 
