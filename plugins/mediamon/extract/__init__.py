@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from mediamon import safe
 from mediamon.extract.candidates import Comparison, prefer_alternative, under_extracted
 from mediamon.extract.clean import clean_lines, harvest_names_from_page
 from mediamon.extract.dates import SHANGHAI, date_candidates, parse_date, published_at
@@ -55,7 +56,6 @@ from mediamon.extract.parse import (
     unwrap_layout_tables,
     visible_text,
 )
-from mediamon import safe
 from mediamon.outcomes import DateSource, ExtractReason, MainTextCandidate
 from mediamon.settings import ExtractSettings
 
