@@ -84,29 +84,39 @@ def mediamon_ingest():
 
         return extract_db.extract_pages(settings(), url_ids=url_ids).to_xcom()
 
-    # Also extracts pages fetched by an earlier run that died before extracting them.
-    @task(trigger_rule="none_failed")
+    # Also extracts pages fetched by an earlier run that died before extracting them. all_done: a
+    # failed fetch or extract batch must not keep the batches that succeeded from their stories.
+    @task(trigger_rule="all_done")
     def dedupe() -> dict:
         from mediamon import pipeline
 
         return pipeline.dedupe(settings()).to_xcom()
 
-    # none_failed: with nothing new to fetch, the mapped fetch is skipped and the counts still publish.
-    @task(outlets=[articles], trigger_rule="none_failed")
-    def classify(discovered: list[dict], fetched: list[dict], extracted: list[dict], deduped: dict,
-                 source_ids: list[str], due: list[str], *, outlet_events=None) -> dict:
+    # all_done: whatever failed upstream, what was loaded is classified and the counts publish,
+    # with the number of failed task instances (``failed_tasks``) for the operator to see.
+    @task(outlets=[articles], trigger_rule="all_done")
+    def classify(source_ids: list[str], due: list[str], discovered: list[dict], batches: list[list[int]],
+                 fetched: list[dict], extracted: list[dict], deduped: dict | None, *, outlet_events=None) -> dict:
+        import dataclasses
+
         from mediamon import classify_db, events_db, health_db
         from mediamon.results import RunCounts
 
+        # A failed upstream task leaves None (sync_sources, plan_fetch) or gaps in the mapped results.
+        source_ids, due, batches = source_ids or [], due or [], batches or []
+        discovered, fetched, extracted = discovered or [], fetched or [], extracted or []
         classified = classify_db.classify_articles(settings()).to_xcom()
         linked = events_db.link_events(settings()).to_xcom()
-        counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped, classified, linked).to_xcom()
+        counts = RunCounts.merge_xcom(discovered, fetched, extracted, deduped or {}, classified, linked)
+        expected = len(due) + 2 * len(batches) + 1  # discover per due source, fetch and extract per batch, dedupe
+        done = sum(1 for xcoms in (discovered, fetched, extracted) for i in range(len(xcoms)) if xcoms[i] is not None)
+        extra = dataclasses.replace(counts, failed_tasks=expected - done - (deduped is not None)).to_xcom()
         # Sources this run did not discover: not due yet by their pace, or held back by health.
         skipped = set(source_ids) - set(due)
-        counts |= {"skipped": len(skipped), "on_hold": len(skipped & set(health_db.sources_on_hold(settings())))}
-        outlet_events[articles].extra = counts
-        print("mediamon_ingest counts:", counts)
-        return counts
+        extra |= {"skipped": len(skipped), "on_hold": len(skipped & set(health_db.sources_on_hold(settings())))}
+        outlet_events[articles].extra = extra
+        print("mediamon_ingest counts:", extra)
+        return extra
 
     # none_failed, as a leaf: after a failure it is upstream_failed and the run fails (all_done would
     # succeed and mark the run a success). The failure alerts through on_failure_callback, and the
@@ -136,7 +146,10 @@ def mediamon_ingest():
     fetched >> extracted
     deduped = dedupe()
     extracted >> deduped
-    classify(discovered, fetched, extracted, deduped, source_ids, due) >> alert()
+    counts = classify(source_ids, due, discovered, batches, fetched, extracted, deduped)
+    # alert (none_failed) also waits on the mapped tasks: when one of them failed it ends
+    # upstream_failed, so the run ends failed (the failed task alerted through its callback).
+    [counts, discovered, fetched, extracted] >> alert()
 
 
 mediamon_ingest()

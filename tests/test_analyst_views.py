@@ -81,3 +81,26 @@ def test_analyst_reads_every_view(settings, as_analyst):
 def test_analyst_role_cannot_write_or_read_base_tables(settings, as_analyst, statement):
     with pytest.raises(sa.exc.ProgrammingError, match="permission denied|must be owner"):
         as_analyst.exec_driver_sql(statement)
+
+
+def test_analyst_role_has_a_statement_timeout_no_temp_and_connects_only_by_grant(settings, as_analyst):
+    with store.transaction(settings) as conn:
+        privileges = conn.execute(sa.text(
+            "SELECT has_database_privilege(:role, current_database(), 'TEMPORARY'),"
+            "       has_database_privilege(:role, current_database(), 'CONNECT'),"
+            "       has_database_privilege('public', current_database(), 'CONNECT'),"
+            "       has_database_privilege(current_user, current_database(), 'TEMPORARY')"), {"role": ROLE}).one()
+        config = conn.execute(sa.text(
+            "SELECT setconfig FROM pg_db_role_setting WHERE setrole = CAST(:role AS regrole) AND setdatabase = 0"),
+            {"role": ROLE}).scalar()
+    # No temp tables (nor functions in pg_temp); CONNECT by explicit grant, not through PUBLIC;
+    # the pipeline's own role keeps what it had.
+    assert privileges == (False, True, False, True)
+    assert "statement_timeout=120s" in config and "idle_in_transaction_session_timeout=600s" in config
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        as_analyst.exec_driver_sql("CREATE TEMP TABLE scratch (x int)")
+
+
+def test_analyst_cannot_create_functions_anywhere(as_analyst):
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        as_analyst.exec_driver_sql("CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")

@@ -279,3 +279,20 @@ def test_gne_zh_two_captures_of_one_article_are_one_story(server_url):
     result = evaluate_dedupe(GNE_ZH, server_url, clusters_path=FIXTURES / "dedupe_gne_zh_clusters.json")
     assert result["assignments"]["thepaper_2.html"] == result["assignments"]["thepaper_4.html"]
     assert result["precision"] == 1.0 and result["recall"] == 1.0, format_dedupe_report(result)
+
+
+def test_a_late_copy_that_backdates_itself_does_not_become_canonical(settings):
+    """The attacker's copy appears three days after the original with a JSON-LD date a year
+    earlier. The date is the page's word only; when we first saw it is ours."""
+    text = "\n".join(seed_paragraphs("001"))
+    original = add_article(settings, "news.example:80", "o.html", text, published_at=later(0))
+    backdated = add_article(settings, "evil.example:80", "e.html", text + "\n编辑：某", published_at=later(-24 * 365))
+    with store.transaction(settings) as conn:
+        conn.exec_driver_sql("UPDATE articles SET created_at = created_at + interval '3 days' WHERE article_id = %s",
+                             (backdated,))
+    dedupe_db.assign_stories(settings)
+    stories = story_of(settings)
+    assert stories[original] == stories[backdated]
+    with store.transaction(settings) as conn:
+        canonical = conn.exec_driver_sql("SELECT canonical_article_id FROM stories").scalar_one()
+    assert canonical == original

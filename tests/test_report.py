@@ -68,7 +68,8 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
     assert watermark(ingested) == (datetime.fromisoformat(summary["period"]["end"]), summary["report_id"])
 
     html_path = Path(summary["paths"]["html"])
-    assert html_path.parent.parent == ingested.reports_dir
+    # reports/<this database>/report-<id>/report.html: report ids are per database.
+    assert html_path.parent.parent.parent == ingested.reports_dir
     page = html_path.read_text(encoding="utf-8")
     row = sql(ingested, "SELECT counts, files, html FROM reports WHERE report_id = :id", {"id": summary["report_id"]})[0]
     assert row.html == page and row.counts == summary["counts"]
@@ -147,14 +148,14 @@ def test_failed_run_leaves_watermark_reports_and_files_unchanged(ingested):
         BEGIN RAISE EXCEPTION 'disk full'; END $$;
         CREATE TRIGGER fail_report BEFORE UPDATE ON report_watermarks FOR EACH ROW EXECUTE FUNCTION fail_report();
     """)
-    dirs_before = sorted(ingested.reports_dir.iterdir())
+    dirs_before = sorted(ingested.reports_dir.rglob("report-*"))
 
     with pytest.raises(sa.exc.DBAPIError, match="disk full"):
         report_db.build_report(ingested)
 
     assert watermark(ingested) == (datetime.fromisoformat(first["period"]["end"]), first["report_id"])
     assert sql(ingested, "SELECT count(*) FROM reports")[0][0] == 1
-    assert sorted(ingested.reports_dir.iterdir()) == dirs_before
+    assert sorted(ingested.reports_dir.rglob("report-*")) == dirs_before
     sql(ingested, "DROP TRIGGER fail_report ON report_watermarks; DROP FUNCTION fail_report()")
     retried = report_db.build_report(ingested)
     assert retried["counts"]["articles"] == 1 and retried["period"]["start"] == first["period"]["end"]
@@ -247,6 +248,25 @@ def test_scraped_strings_are_escaped_in_html_svg_and_csv(unclustered):
     with open(Path(summary["paths"]["dir"]) / "stories.csv", encoding="utf-8-sig") as f:
         titles = [r["title"] for r in csv.DictReader(f)]
     assert "'=HYPERLINK(\"http://evil.invalid\")" in titles and XSS_TITLE in titles
+
+
+def test_a_report_folder_left_by_another_database_is_neither_reused_nor_overwritten(ingested):
+    """`make run` against one database, then against another: both number their first report 1.
+    Each database writes under its own folder; and should one exist all the same (a second server
+    with a database of the same name and oid), the old report stays and the new one goes beside."""
+    with store.transaction(ingested) as conn:
+        key = store.scalar(conn, "report.database_key")
+    other = report.report_directory(ingested.reports_dir, "another_db-16384", 1)
+    theirs = ingested.reports_dir / key / "report-000001"
+    theirs.mkdir(parents=True)
+    (theirs / "report.html").write_text("the other database's report", encoding="utf-8")
+
+    summary = report_db.build_report(ingested)
+
+    assert summary["report_id"] == 1 and other.parent != theirs.parent
+    assert (theirs / "report.html").read_text(encoding="utf-8") == "the other database's report"
+    assert Path(summary["paths"]["dir"]) == ingested.reports_dir / key / "report-000001-2"
+    assert Path(summary["paths"]["html"]).read_text(encoding="utf-8").lower().startswith("<!doctype html>")
 
 
 def test_reports_dir_is_configurable(ingested, tmp_path):

@@ -9,6 +9,7 @@ import json
 import logging
 
 from mediamon import regions, store, topics
+from mediamon.outcomes import error_reason
 from mediamon.results import ClassifyResult
 from mediamon.settings import Settings
 
@@ -36,15 +37,25 @@ def classify_articles(settings: Settings) -> ClassifyResult:
     load_regions(settings)
     classified = relevant = 0
     for topic in topics.load_topics(settings.topics_dir):
+        failed: list[int] = []  # articles whose classification raised: left for the next run
         while True:
             with store.transaction(settings) as conn:
                 batch = store.rows(conn, "classify.articles_to_classify", {
-                    "topic_id": topic.id, "topic_version": topic.version,
+                    "topic_id": topic.id, "topic_version": topic.version, "failed_ids": failed,
                     "limit": settings.topics.classify_batch_size})
             if not batch:
                 break
-            results = [(row.article_id, topics.classify(topic, row.title or "", row.text, settings=settings.topics))
-                       for row in batch]
+            results = []
+            for row in batch:
+                try:
+                    results.append((row.article_id, topics.classify(topic, row.title or "", row.text,
+                                                                    settings=settings.topics)))
+                except Exception as exc:  # noqa: BLE001 - isolation: one article's failure is its own
+                    log.error("classify article %d for %s: %s", row.article_id, topic.id, error_reason(exc),
+                              exc_info=exc)
+                    failed.append(row.article_id)
+            if not results:
+                continue
             save_classifications(settings, topic.id, results)
             classified += len(results)
             relevant += sum(result.relevant for _, result in results)

@@ -35,6 +35,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -185,8 +186,14 @@ def canonical_article(members: list[Any]) -> Any:
 
     Spam copies are considered only when the story has nothing else. Then, in order: an article
     that others' attribution points at (its URL, its site's host, or its site name) and that does
-    not itself point at another member; else the earliest ``published_at``; else the most trusted
-    source (``sources.settings.trust``); ties go to the lowest article id.
+    not itself point at another member; else the earliest ``published_at`` among the copies first
+    seen within :data:`SAME_CRAWL` of the story's first copy; else the most trusted source
+    (``sources.settings.trust``); ties go to the lowest article id.
+
+    ``published_at`` is what a page says about itself (JSON-LD, meta tags), so a date alone must
+    not win: a copy that shows up days after the original and backdates itself would otherwise
+    headline the story. When we first saw each copy (``created_at``) is our own clock, and bounds
+    which dates are believed.
     """
     pool = [m for m in members if not m.is_spam] or list(members)
     attributed = {target.article_id for m in pool if m.source_attribution
@@ -194,10 +201,17 @@ def canonical_article(members: list[Any]) -> Any:
     roots = [m for m in pool if m.article_id in attributed and not (
         m.source_attribution and any(_points_at(m.source_attribution, t) for t in pool if t is not m))]
     pool = roots or pool
-    dated = [m for m in pool if m.published_at is not None]
+    first_seen = min(m.created_at for m in pool)
+    dated = [m for m in pool if m.published_at is not None and m.created_at - first_seen <= SAME_CRAWL]
     if dated:
         return min(dated, key=lambda m: (m.published_at, m.article_id))
     return min(pool, key=lambda m: (-m.trust, m.article_id))
+
+
+# Copies first seen this close together came in with one crawl (or a backfill), where the order we
+# saw them in says nothing about which came first; past this, a later copy's claimed date is not
+# believed over the copies already stored.
+SAME_CRAWL = timedelta(hours=24)
 
 
 def _points_at(attribution: str, target: Any) -> bool:

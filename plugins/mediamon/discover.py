@@ -24,6 +24,8 @@ import feedparser
 import lxml.etree
 import lxml.html
 
+from mediamon import safe
+
 SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS_NS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 _XML_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
@@ -55,19 +57,24 @@ class NotAFeed(ValueError):
 
 def canonical_url(url: str, base: str | None = None) -> str | None:
     """Normalize a URL for the frontier: absolute, lower-case host, no fragment, no tracking
-    parameters, default port dropped. Returns None for URLs that cannot be crawled."""
-    if base:
-        url = urljoin(base, url.strip())
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
+    parameters, default port dropped. Returns None for URLs that cannot be crawled.
+
+    Also None for URLs :func:`safe.url_problem` refuses (malformed host or port, too long);
+    userinfo is removed. Never raises, whatever ``url`` and ``base`` hold."""
     try:
+        url = url.strip()
+        if base:
+            url = urljoin(base, url)
+        url = safe.strip_userinfo(url)
+        if safe.url_problem(url):
+            return None
         # Not strict: strict mode keeps only a short list of known parameters and would fold
         # show.aspx?newsid=55 and show.aspx?newsid=56 into one URL. Trackers still go.
         normalized = courlan.normalize_url(url, strict=False)
-    except (ValueError, AttributeError):
+        normalized = safe.strip_userinfo(urlunsplit(urlsplit(normalized)._replace(fragment="")))
+    except (ValueError, AttributeError, TypeError, UnicodeError):
         return None
-    return urlunsplit(urlsplit(normalized)._replace(fragment=""))
+    return None if safe.url_problem(normalized) else normalized
 
 
 def parse_feed(body: bytes, base_url: str, max_links: int) -> Discovery:
@@ -229,19 +236,23 @@ def _xml_root(body: bytes):
 def _text(element, *paths: str) -> str | None:
     for path in paths:
         found = element.find(path)
-        if found is not None and (found.text or "").strip():
-            return found.text.strip()
+        if found is not None and (text := safe.clean_text(found.text or "").strip()):
+            return text
     return None
 
 
 def _date(value: str | None) -> datetime | None:
+    """A feed or sitemap date, or None when it is missing, malformed or out of the range Postgres
+    stores (:func:`safe.safe_datetime`)."""
     if not value:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed is None:
+        return None
+    return safe.safe_datetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
+
 from mediamon import discover, health_db, pace_db, store
 from mediamon.errors import UnknownSource
 from mediamon.extract import decode_html
 from mediamon.fetch import Fetcher, FetchError, fetcher_for_source, redact_userinfo
-from mediamon.outcomes import DocumentStatus
+from mediamon.outcomes import DocumentStatus, error_reason
 from mediamon.results import DiscoverResult
 from mediamon.settings import Settings
 from mediamon.sources import Source
@@ -63,6 +65,19 @@ def discover_source(settings: Settings, source_id: str) -> DiscoverResult:
         log.info("discover %s: skipped, %s", source_id, hold)
         counts.errors.append(f"skipped: {hold}")
         return counts.result()
+    try:
+        _discover(settings, source, counts)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is this source's, not the run's
+        # A bug or an input no check foresaw: recorded against the source, the other sources go on.
+        reason = error_reason(exc)
+        log.exception("discover %s: %s", source_id, reason)
+        counts.errors.append(f"{reason}: {redact_userinfo(str(exc))[:300]}")
+        health_db.record_failure(settings, source_id, "discover", reason, hard=False)
+    return counts.result()
+
+
+def _discover(settings: Settings, source: Source, counts: _Tally) -> None:
+    source_id = source.source_id
     links: list[discover.Link] = []
     failures: list[tuple[str, bool]] = []
     seen: set[str] = set()
@@ -82,7 +97,7 @@ def discover_source(settings: Settings, source_id: str) -> DiscoverResult:
                 if doc_url in seen:
                     continue
                 seen.add(doc_url)
-                found, failure = _discover_document(settings, source, fetcher, doc_url, counts)
+                found, failure = _discover_document_isolated(settings, source, fetcher, doc_url, counts)
                 if failure:
                     failures.append(failure)
                 if found is not None:
@@ -97,18 +112,67 @@ def discover_source(settings: Settings, source_id: str) -> DiscoverResult:
     links = list({link.url: link for link in links}.values())[: source.max_pages]
     counts.links = len(links)
     if links:
-        with store.transaction(settings) as conn:
-            new = store.execute_many_values(conn, "discover.insert_urls", [
-                (link.url, source.source_id, urlsplit(link.url).netloc.lower(), link.title, link.published_at)
-                for link in links], fetch=True)
-        counts.new_urls = len(new)
+        counts.new_urls = _queue_links(settings, source_id, links, counts)
     # The source's history, from which its pace (next due time) and silence are learned.
     pace_db.record_discover(settings, source_id, answered=source.kind == "page" or len(failures) < len(seen),
                             links=counts.links, new_urls=counts.new_urls)
     log.info("discover %s (%s): %d documents (%d not modified, %d unchanged), %d links, %d new URLs%s",
              source.source_id, source.kind, counts.documents, counts.not_modified, counts.unchanged,
              counts.links, counts.new_urls, f", errors: {'; '.join(counts.errors)}" if counts.errors else "")
-    return counts.result()
+
+
+def _queue_links(settings: Settings, source_id: str, links: list[discover.Link], counts: _Tally) -> int:
+    """Insert the links into the frontier and link them to the source; returns how many are new.
+
+    All links go in one statement; should that fail (a value no check foresaw), each link is
+    inserted on its own, so only the link that fails is left out, and counted as an error.
+    """
+    def insert(conn: sa.Connection, batch: list[discover.Link]) -> int:
+        new = store.execute_many_values(conn, "discover.insert_urls", [
+            (link.url, source_id, urlsplit(link.url).netloc.lower(), link.title, link.published_at)
+            for link in batch], fetch=True)
+        store.execute(conn, "discover.link_url_sources",
+                      {"source_id": source_id, "canonical_urls": [link.url for link in batch]})
+        return len(new)
+
+    try:
+        with store.transaction(settings) as conn:
+            return insert(conn, links)
+    except store.DATABASE_ERRORS as exc:
+        if store.connection_lost(exc):
+            raise  # the database went away: not this batch's fault, the task retries
+        log.warning("discover %s: inserting %d links failed (%s); inserting them one by one",
+                    source_id, len(links), error_reason(getattr(exc, 'orig', None) or exc))
+    new = 0
+    for link in links:
+        try:
+            with store.transaction(settings) as conn:
+                new += insert(conn, [link])
+        except store.DATABASE_ERRORS as exc:
+            if store.connection_lost(exc):
+                raise
+            reason = error_reason(getattr(exc, 'orig', None) or exc)
+            log.warning("discover %s: link %s refused: %s", source_id, redact_userinfo(link.url)[:300], reason)
+            counts.errors.append(f"{redact_userinfo(link.url)[:200]}: {reason}")
+    return new
+
+
+def _discover_document_isolated(settings: Settings, source: Source, fetcher: Fetcher, url: str,
+                                counts: _Tally) -> tuple[discover.Discovery | None, tuple[str, bool] | None]:
+    """:func:`_discover_document`, with any exception recorded against the document (its
+    ``last_status`` is ``error:<type>``) instead of ending the source's discovery."""
+    try:
+        return _discover_document(settings, source, fetcher, url, counts)
+    except Exception as exc:  # noqa: BLE001 - isolation: one document's failure is its own
+        reason = error_reason(exc)
+        log.exception("discover %s: document %s: %s", source.source_id, redact_userinfo(url)[:300], reason)
+        counts.errors.append(f"{redact_userinfo(url)[:200]}: {reason}")
+        try:
+            _save_document(settings, {"url": url, "source_id": source.source_id, "etag": None,
+                                      "last_modified": None, "body_sha256": None, "last_status": reason})
+        except store.DATABASE_ERRORS:
+            log.warning("discover %s: could not record the failure of %s", source.source_id, url[:300])
+        return None, (reason, False)
 
 
 def _discover_document(settings: Settings, source: Source, fetcher: Fetcher, url: str,

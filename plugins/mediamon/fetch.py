@@ -27,7 +27,7 @@ import time
 import urllib.robotparser
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,6 +38,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import connection as urllib3_connection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from mediamon import safe
 from mediamon.errors import MediamonError
 from mediamon.outcomes import FetchReason, http_reason
 from mediamon.settings import FetchSettings
@@ -87,10 +88,14 @@ def is_public_address(address: str) -> bool:
 
     IPv6 addresses that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
     ``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``) are judged by
-    that IPv4 address too: a gateway would carry them to it.
+    that IPv4 address too: a gateway would carry them to it. So is SIIT's IPv4-translated
+    ``::ffff:0:a.b.c.d`` (``::ffff:0:0:0/96``, RFC 2765). Deprecated site-local ``fec0::/10``
+    (RFC 3879) is never public, whatever Python's ``is_global`` says.
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _SITE_LOCAL:
+            return False
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is None and any(ip in net for net in _IPV4_CARRYING_NETS):
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
@@ -99,7 +104,9 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-_IPV4_CARRYING_NETS = tuple(ipaddress.IPv6Network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48"))
+_IPV4_CARRYING_NETS = tuple(ipaddress.IPv6Network(n)
+                            for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48"))
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 
 
 @dataclass(frozen=True)
@@ -131,10 +138,24 @@ class AddressPolicy:
         return resolved
 
     def check_url(self, url: str) -> None:
+        if problem := safe.url_problem(url):
+            raise FetchError(FetchReason.BAD_URL, f"{url[:200]}: {problem}")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(FetchReason.BAD_URL, url)
-        self.addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        self.addresses(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+
+
+ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: "at least 500 kibibytes" are parsed
+ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2
+_ROBOTS_NUMBER_FIELD = re.compile(r"\s*(crawl-delay|request-rate)\s*:\s*(.*)", re.I)
+_ROBOTS_NUMBER = re.compile(r"[0-9]{1,6}(/[0-9]{1,6})?")
+
+
+def _robots_line_ok(line: str) -> bool:
+    """False for a Crawl-delay or Request-rate line whose value is not a short ASCII number:
+    urllib.robotparser checks them with ``str.isdigit()`` (true for "²") and then ``int()``
+    raises, for the whole file. Such a line is dropped; the rules around it still count."""
+    match = _ROBOTS_NUMBER_FIELD.match(line)
+    return match is None or bool(_ROBOTS_NUMBER.fullmatch(match.group(2).split("#", 1)[0].strip()))
 
 
 def _authority(host: str, port: int) -> str:
@@ -198,11 +219,19 @@ class FetchResult:
 
     @property
     def charset(self) -> str | None:
+        """The declared charset when it looks like a charset label (ASCII, short), else None."""
         for param in self.headers.get("content-type", "").split(";")[1:]:
             key, _, value = param.partition("=")
-            if key.strip().lower() == "charset" and value.strip():
-                return value.strip().strip("\"'").lower()
+            value = value.strip().strip("\"'").lower()
+            if key.strip().lower() == "charset" and _CHARSET_LABEL.fullmatch(value):
+                return value
         return None
+
+
+_CHARSET_LABEL = re.compile(r"[a-z0-9._:()+-]{1,40}")
+# Validators sent back in If-None-Match / If-Modified-Since: visible ASCII only, so that a
+# hostile ETag can never make the next request invalid.
+_VALIDATOR = re.compile(r"[\x20-\x7e]{1,512}")
 
 
 @dataclass
@@ -237,9 +266,9 @@ class Fetcher:
         """GET ``url`` following redirects. Raises :class:`FetchError` with a reason code."""
         headers = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.1",
                    "Accept-Encoding": "gzip, deflate"}
-        if etag:
+        if etag and _VALIDATOR.fullmatch(etag):
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and _VALIDATOR.fullmatch(last_modified):
             headers["If-Modified-Since"] = last_modified
         current, seen = url, set()
         for _ in range(self.settings.max_redirects + 1):
@@ -251,7 +280,7 @@ class Fetcher:
                 raise FetchError(FetchReason.ROBOTS_DISALLOWED, current)
             response = self._request(current, headers)
             if response.status in REDIRECT_STATUSES and response.headers.get("location"):
-                current = urljoin(current, response.headers["location"])
+                current = _redirect_target(current, response.headers["location"])
                 continue
             if response.status == 304:
                 response.not_modified = True
@@ -300,8 +329,10 @@ class Fetcher:
         # Jitter keeps many workers from retrying a recovering server in lockstep.
         return self.settings.backoff_base_s * (2 ** attempt) * (1 + random.random() / 2)
 
-    def _once(self, url: str, headers: dict[str, str], max_bytes: int | None = None) -> FetchResult:
-        """One request. Raises :class:`FetchError`; never waits past ``total_timeout_s``."""
+    def _once(self, url: str, headers: dict[str, str], max_bytes: int | None = None,
+              truncate: bool = False) -> FetchResult:
+        """One request. Raises :class:`FetchError`; never waits past ``total_timeout_s``.
+        ``truncate`` keeps the first ``max_bytes`` of a longer body instead of refusing it."""
         cap = max_bytes or self.settings.max_body_bytes
         expired = threading.Event()
 
@@ -318,7 +349,7 @@ class Fetcher:
         watchdog.daemon = True
         watchdog.start()
         try:
-            result = self._exchange(url, headers, cap)
+            result = self._exchange(url, headers, cap, truncate)
         except FetchError:
             if not expired.is_set():
                 raise
@@ -330,7 +361,7 @@ class Fetcher:
                              temporary=True)
         return result
 
-    def _exchange(self, url: str, headers: dict[str, str], cap: int) -> FetchResult:
+    def _exchange(self, url: str, headers: dict[str, str], cap: int, truncate: bool = False) -> FetchResult:
         try:
             response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
                                         timeout=(self.settings.connect_timeout_s, self.settings.read_timeout_s))
@@ -338,18 +369,22 @@ class Fetcher:
             raise
         except requests.Timeout as exc:
             raise FetchError(FetchReason.TIMEOUT, str(exc), temporary=True) from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError, UnicodeError) as exc:
             cause = exc.__context__
             while cause is not None and not isinstance(cause, FetchError):
                 cause = cause.__context__
             if isinstance(cause, FetchError):
                 raise cause from None
+            if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader,
+                                ValueError, UnicodeError)):
+                # requests and urllib3 refuse the URL or a header before sending: not temporary.
+                raise FetchError(FetchReason.BAD_URL, str(exc)[:300]) from None
             raise FetchError(FetchReason.CONNECTION_ERROR, str(exc), temporary=True) from None
         try:
             declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
+            if not truncate and _DELTA_SECONDS.fullmatch(declared) and int(declared) > cap:
                 raise FetchError(FetchReason.TOO_LARGE, f"content-length {declared} > {cap}")
-            body = _read_body(response.raw, response.headers.get("content-encoding", ""), cap)
+            body = _read_body(response.raw, response.headers.get("content-encoding", ""), cap, truncate)
         except FetchError:
             raise
         except Exception as exc:  # socket, urllib3 protocol and zlib errors: a broken transfer
@@ -359,7 +394,7 @@ class Fetcher:
         finally:
             response.close()
         return FetchResult(url=url, final_url=url, status=response.status_code,
-                           headers={k.lower(): v for k, v in response.headers.items()}, body=body)
+                           headers=safe.clean_headers(response.headers), body=body)
 
     # -- politeness ------------------------------------------------------------------------------
 
@@ -401,36 +436,67 @@ class Fetcher:
         return True if rules is None else rules.can_fetch(self.settings.user_agent, url)
 
     def _load_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | None:
-        """Parse robots.txt; None means "no rules" (absent). Unreachable robots is a temporary error."""
-        self._wait_turn(robots_url)
+        """Parse robots.txt as RFC 9309 says; None means "no rules".
+
+        Up to :data:`ROBOTS_MAX_REDIRECTS` redirects are followed, each hop through the address
+        guard. 4xx (robots.txt absent) allows everything, except 429, which like 5xx and an
+        unreachable server makes robots.txt "unavailable": a temporary error, nothing is fetched
+        from the host until it is known. Only the first :data:`ROBOTS_MAX_BYTES` are parsed.
+        """
+        url = robots_url
         try:
-            result = self._once(robots_url, {"Accept": "text/plain", "Accept-Encoding": "gzip, deflate"},
-                                max_bytes=512 * 1024)
+            for _ in range(ROBOTS_MAX_REDIRECTS + 1):
+                self.policy.check_url(url)
+                self._wait_turn(url)
+                result = self._once(url, {"Accept": "text/plain", "Accept-Encoding": "gzip, deflate"},
+                                    max_bytes=ROBOTS_MAX_BYTES, truncate=True)
+                if result.status in REDIRECT_STATUSES and result.headers.get("location"):
+                    url = _redirect_target(url, result.headers["location"])
+                    continue
+                break
+            else:
+                return None  # RFC 9309 2.3.1.2: past 5 redirects, robots.txt counts as unavailable 4xx
         except FetchError as exc:
-            if exc.reason == FetchReason.TOO_LARGE:
-                return None
             raise FetchError(FetchReason.ROBOTS_UNAVAILABLE, f"{robots_url}: {exc}", temporary=True) from None
-        if 400 <= result.status < 500 or result.status in REDIRECT_STATUSES:
-            return None
-        if result.status >= 500:
+        if result.status == 429 or result.status >= 500:
             raise FetchError(FetchReason.ROBOTS_UNAVAILABLE, f"{robots_url}: HTTP {result.status}", temporary=True)
+        if result.status >= 300:
+            return None
         parser = urllib.robotparser.RobotFileParser(robots_url)
-        parser.parse(result.body.decode("utf-8", "replace").splitlines())
+        lines = result.body.decode("utf-8", "replace").splitlines()
+        parser.parse([line for line in lines if _robots_line_ok(line)])
         return parser
 
 
+def _redirect_target(current: str, location: str) -> str:
+    """The next hop of a redirect, without userinfo. A Location that does not make a URL we
+    could request (malformed IPv6 host, port 99999, NUL, 20 kB) is a ``bad_url`` failure."""
+    try:
+        target = safe.strip_userinfo(urljoin(current, location.strip()))
+    except ValueError as exc:
+        raise FetchError(FetchReason.BAD_URL, f"redirect to {location[:200]!r}: {exc}") from None
+    if problem := safe.url_problem(target):
+        raise FetchError(FetchReason.BAD_URL, f"redirect to {target[:200]!r}: {problem}")
+    return target
+
+
+# delta-seconds is 1*DIGIT in ASCII; str.isdigit() also accepts "²" and "٣", which int() refuses.
+_DELTA_SECONDS = re.compile(r"[0-9]{1,12}")
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None when the
+    header is missing or malformed."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 _READ_CHUNK = 16384
@@ -450,12 +516,13 @@ def looks_binary(head: bytes) -> bool:
 _BINARY_BYTES = frozenset([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
 
 
-def _read_body(raw, content_encoding: str, cap: int) -> bytes:
+def _read_body(raw, content_encoding: str, cap: int, truncate: bool = False) -> bytes:
     """Read a response body of at most ``cap`` bytes, inflating gzip or deflate ourselves.
 
     Every inflate call is bounded by ``max_length``, so a gzip bomb is cut off just past ``cap``
     however well it compresses. Stacked ("gzip, gzip") and unknown encodings are refused.
     ``read1`` returns whatever has arrived, so a dripping body cannot stall one large read.
+    With ``truncate``, a longer body gives its first ``cap`` bytes instead of ``too_large``.
     """
     encoding = content_encoding.strip().lower()
     if encoding in ("", "identity"):
@@ -477,6 +544,9 @@ def _read_body(raw, content_encoding: str, cap: int) -> bytes:
                 raise FetchError(FetchReason.BAD_ENCODING, f"{encoding}: {exc}") from None
         size += len(data)
         if size > cap or wire_size > cap:
+            if truncate:
+                chunks.append(data)
+                return b"".join(chunks)[:cap]
             raise FetchError(FetchReason.TOO_LARGE, f"body over {cap} bytes")
         chunks.append(data)
 
@@ -491,6 +561,15 @@ def _inflate(inflater, data: bytes, room: int) -> bytes:
         produced += len(piece)
         data = inflater.unconsumed_tail
     return b"".join(out)
+
+
+def policy_for_sources(sources_settings: Sequence[Mapping[str, Any]]) -> tuple[frozenset[str], float | None]:
+    """The fetch policy of a URL listed by several sources: the private ``host:port`` pairs any
+    of them allows (an allowlist names exact hosts, so it only ever applies to those hosts), and
+    the longest crawl delay any of them asks for (None: the default)."""
+    allowed = frozenset(entry.lower() for cfg in sources_settings for entry in (cfg.get("allow_private") or ()))
+    delays = [float(cfg["crawl_delay_s"]) for cfg in sources_settings if cfg.get("crawl_delay_s") is not None]
+    return allowed, max(delays) if delays else None
 
 
 def fetcher_for_source(settings: FetchSettings, source_settings: Mapping[str, Any]) -> Fetcher:

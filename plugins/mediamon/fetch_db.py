@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mediamon import archive, archive_db, health_db, store
-from mediamon.fetch import Fetcher, FetchError, FetchResult, fetcher_for_source, redact_userinfo
-from mediamon.outcomes import UrlStatus, is_blocked
+from mediamon.fetch import Fetcher, FetchError, FetchResult, policy_for_sources, redact_userinfo
+from mediamon.outcomes import UrlStatus, error_reason, is_blocked
 from mediamon.results import FetchBatchResult
 from mediamon.settings import Settings
 
@@ -23,22 +23,23 @@ log = logging.getLogger(__name__)
 
 
 def plan_fetch(settings: Settings) -> list[list[int]]:
-    """Split the pending frontier into batches of one source and host each, of at most
-    ``fetch.batch_pages`` URLs.
+    """Split the pending frontier into batches of one host each, of at most ``fetch.batch_pages``
+    URLs.
 
     One batch is one mapped fetch task, so per-host politeness holds inside a task and hosts are
-    fetched in parallel across tasks. URLs of sources that are auto-disabled or backing off wait.
+    fetched in parallel across tasks. A URL waits only when every source that lists it is
+    auto-disabled or backing off: one source's hold never blocks another's URLs.
     """
     on_hold = health_db.sources_on_hold(settings)
     with store.transaction(settings) as conn:
         pending = store.rows(conn, "fetch.pending_urls")
-    by_host: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_host: dict[str, list[int]] = defaultdict(list)
     held = 0
     for row in pending:
-        if row.source_id in on_hold:
+        if all(source_id in on_hold for source_id in row.source_ids):
             held += 1
         else:
-            by_host[(row.source_id, row.host)].append(row.url_id)
+            by_host[row.host].append(row.url_id)
     size = settings.fetch.batch_pages
     batches = [ids[i:i + size] for ids in by_host.values() for i in range(0, len(ids), size)]
     log.info("fetch plan: %d pending URLs in %d batches; %d held back (sources on hold: %s)",
@@ -60,17 +61,28 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     reasons: Counter[str] = Counter()
     with store.transaction(settings) as conn:
         todo = store.rows(conn, "fetch.urls_to_fetch", {"url_ids": list(url_ids)})
-    fetchers: dict[str, Fetcher] = {}
+    on_hold = health_db.sources_on_hold(settings)
+    fetchers: dict[tuple[frozenset[str], float | None], Fetcher] = {}
     outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
     out: archive.ArchiveWriter[_Fetched]
     try:
         with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
             with archive_db.writer(settings) as out:
                 for row in todo:
-                    if row.source_id not in fetchers:
-                        fetchers[row.source_id] = fetcher_for_source(settings.fetch, row.settings or {})
-                    status, error = _fetch_one(conn, settings, fetchers[row.source_id], row, out)
-                    outcomes[row.source_id].append(error)
+                    # The URL's policy and health are its listing sources' that are not on hold.
+                    listing = [(source_id, cfg or {}) for source_id, cfg in zip(row.source_ids, row.source_settings)]
+                    active = [(source_id, cfg) for source_id, cfg in listing if source_id not in on_hold] or listing
+                    try:
+                        policy = policy_for_sources([cfg for _, cfg in active])
+                        if policy not in fetchers:
+                            fetchers[policy] = Fetcher(settings.fetch, allow_private=policy[0], crawl_delay_s=policy[1])
+                        status, error = _fetch_one(conn, settings, fetchers[policy], row, active[0][0], out)
+                    except Exception as exc:  # noqa: BLE001 - isolation: one URL's failure is its own
+                        if _database_gone(exc):
+                            raise  # not this URL's fault: the task fails and is retried
+                        status, error = _record_error(conn, settings, row, exc)
+                    for source_id, _ in active:
+                        outcomes[source_id].append(error)
                     statuses[status] += 1
                     if error:
                         reasons[error.reason] += 1
@@ -92,10 +104,29 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
                             retry_later=statuses[UrlStatus.PENDING], reasons=dict(reasons))
 
 
+def _database_gone(exc: Exception) -> bool:
+    """Whether ``exc`` means the database connection is lost (then the task, not the URL, failed)."""
+    return store.connection_lost(exc)
+
+
+def _record_error(conn: sa.Connection, settings: Settings, row: Any, exc: Exception) -> tuple[str, FetchError]:
+    """Record an exception no check foresaw against its URL: pending with reason ``error:<type>``,
+    one more attempt, failed once it has had ``max_url_attempts``. Returns the status and the
+    error, as a temporary :class:`FetchError` for the source's health."""
+    reason = error_reason(exc)
+    log.error("fetch %s: %s", redact_userinfo(row.canonical_url)[:300], reason, exc_info=exc)
+    if conn.in_transaction():
+        conn.rollback()
+    with conn.begin():
+        status = str(store.scalar(conn, "fetch.give_up_or_retry_url", {
+            "url_id": row.url_id, "reason": reason, "max_attempts": settings.fetch.max_url_attempts}))
+    return status, FetchError(reason, redact_userinfo(str(exc))[:300], temporary=True)
+
+
 _Fetched = tuple[int, FetchResult, datetime]
 
 
-def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any,
+def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any, source_id: str,
                out: archive.ArchiveWriter[_Fetched]) -> tuple[str, FetchError | None]:
     """Fetch one URL and record its new status, in one transaction of ``conn``: fetched (page
     archived; its row and pointer are written once the record is durable), blocked (refused by
@@ -116,7 +147,7 @@ def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: A
         return status, exc
     fetched_at = datetime.now(UTC)
     out.append(archive.Capture(url=result.final_url, status=result.status, headers=result.headers, body=result.body,
-                               fetched_at=fetched_at, source_id=row.source_id, reason="fetch",
+                               fetched_at=fetched_at, source_id=source_id, reason="fetch",
                                request_headers={"User-Agent": settings.fetch.user_agent}),
                (row.url_id, result, fetched_at))
     _record_fetched(conn, out.durable())

@@ -57,6 +57,16 @@ def http_reason(status: int) -> str:
     return f"{HTTP_REASON_PREFIX}{status}"
 
 
+ERROR_REASON_PREFIX = "error:"
+
+
+def error_reason(exc: BaseException) -> str:
+    """The reason recorded against one URL, document or page when handling it raised an exception
+    that no check foresaw: ``error:<exception type>``, e.g. ``error:ValueError``. The item counts
+    as attempted and the batch goes on; the type says where to look in the log."""
+    return f"{ERROR_REASON_PREFIX}{type(exc).__name__}"
+
+
 def is_blocked(reason: str) -> bool:
     """Whether a permanent fetch failure with this reason leaves its URL ``blocked``."""
     return reason in FetchReason.__members__.values() and FetchReason(reason).blocked

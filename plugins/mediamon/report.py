@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -220,10 +221,26 @@ def _source_rows(copies: list) -> list[dict]:
 
 # --- files ---------------------------------------------------------------------------------------
 
+def report_directory(reports_dir: Path, database_key: str, report_id: int) -> Path:
+    """A new folder for report ``report_id``: ``<reports_dir>/<database_key>/report-<id>``.
+
+    Report ids are per database, so each database writes under its own key (its name and oid):
+    a run against another database never meets this one's folders. A folder that exists all the
+    same (a second server with the same name and oid) is left alone; the report takes the
+    next free name ``report-<id>-2``, ``-3``... Nothing is ever overwritten or removed."""
+    parent = reports_dir / (re.sub(r"[^A-Za-z0-9._-]+", "_", database_key).strip("._") or "database")
+    directory, copy = parent / f"report-{report_id:06d}", 1
+    while directory.exists():
+        copy += 1
+        directory = parent / f"report-{report_id:06d}-{copy}"
+    return directory
+
+
 def write_files(directory: Path, data: dict, page: str) -> dict[str, str]:
     """Write ``page`` as ``report.html``, ``data`` as ``report.json`` and one CSV per table into a
     new ``directory``. Returns kind (``html``, ``json``, ``<table>.csv``) -> path."""
-    directory.mkdir(parents=True, exist_ok=False)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(exist_ok=False)
     files = {"html": directory / "report.html", "json": directory / "report.json"}
     files["html"].write_text(page, encoding="utf-8")
     files["json"].write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from mediamon import store
-from mediamon.report import assemble, render_html, write_files
+from mediamon.report import assemble, render_html, report_directory, write_files
 from mediamon.report_sections import trend_window
 from mediamon.settings import Settings
 
@@ -30,7 +30,7 @@ def build_report(settings: Settings, now: datetime | None = None, collection: st
     ----------
     settings : Settings
         ``settings.report`` picks the topic, table sizes and time zone; files go to
-        ``settings.reports_dir/report-<id>/``.
+        ``settings.reports_dir/<database>/report-<id>/`` (:func:`mediamon.report.report_directory`).
     now : datetime, optional
         End of the period (timezone-aware). Defaults to the database's clock.
     collection : str, optional
@@ -62,7 +62,7 @@ def build_report(settings: Settings, now: datetime | None = None, collection: st
             data = collect(conn, settings, report_id, period_start, period_end, article_ids,
                            previous[0] if previous else None, collection)
             page = render_html(data)
-            directory = settings.reports_dir / f"report-{report_id:06d}"
+            directory = report_directory(settings.reports_dir, store.scalar(conn, "report.database_key"), report_id)
             files = write_files(directory, data, page)
             store.execute(conn, "report.insert_report", {
                 **scope, "report_id": report_id, "period_start": period_start,

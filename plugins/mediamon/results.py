@@ -127,8 +127,11 @@ class DedupeResult(_Result):
 
     @classmethod
     def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
-        return cls(ExtractResult.from_xcom(data["leftovers"]), DuplicatesResult.from_xcom(data["duplicates"]),
-                   StoriesResult.from_xcom(data["stories"]), SearchIndexResult.from_xcom(data.get("search", {})))
+        # {} when the dedupe task failed: the run's counts still publish.
+        return cls(ExtractResult.from_xcom(data.get("leftovers", {})),
+                   DuplicatesResult.from_xcom(data.get("duplicates", {})),
+                   StoriesResult.from_xcom(data.get("stories", {})),
+                   SearchIndexResult.from_xcom(data.get("search", {})))
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,8 @@ class EventsResult(_Result):
 
 def _items(results: Sequence[Any]) -> list[Any]:
     # Index rather than iterate: iterating an Airflow mapped task's results probes past the end.
-    return [results[i] for i in range(len(results))]
+    # A mapped task instance that failed left no result (None): the others still count.
+    return [item for item in (results[i] for i in range(len(results))) if item is not None]
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,8 @@ class RunCounts(_Result):
     spam: int = 0
     relevant: int = 0
     events: int = 0
+    # Task instances of the run that failed (their batches are retried by the next run).
+    failed_tasks: int = 0
 
     @classmethod
     def merge(cls, discovered: Sequence[DiscoverResult], fetched: Sequence[FetchBatchResult],

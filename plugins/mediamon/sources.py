@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from mediamon import safe
 from mediamon.errors import ConfigError
 
 KINDS = ("rss", "atom", "sitemap", "listing", "page")
@@ -125,14 +126,16 @@ def _source(path: Path, node: yaml.Node) -> Source:
     for key in REQUIRED:
         if not isinstance(values[key], str) or not values[key].strip():
             raise fail(key, "must be a non-empty string")
+        if any(not char.isprintable() and char != " " for char in values[key]):
+            raise fail(key, "must not contain control characters (NUL, newlines, ...)")
     if values["kind"] not in KINDS:
         raise fail("kind", f"unknown kind {values['kind']!r} (expected one of {', '.join(KINDS)})")
     problem = url_problem(values["url"])
     if problem:
         raise fail("url", problem)
     delay = values.get("crawl_delay_s")
-    if delay is not None and (not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0):
-        raise fail("crawl_delay_s", "must be a number of seconds >= 0")
+    if delay is not None and (not safe.finite_number(delay) or delay < 0):
+        raise fail("crawl_delay_s", "must be a finite number of seconds >= 0 (not .nan or .inf)")
     max_pages = values.get("max_pages", Source.max_pages)
     if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
         raise fail("max_pages", "must be a whole number >= 1")
@@ -141,7 +144,8 @@ def _source(path: Path, node: yaml.Node) -> Source:
         raise fail("allow_private", "must be a list of 'host:port' strings")
     for entry in allow:
         host, sep, port = entry.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or "*" in host:
+        if (not sep or not host or not re.fullmatch(r"[0-9]{1,5}", port) or not 0 < int(port) < 65536
+                or "*" in host or not entry.isprintable()):
             raise fail("allow_private", f"{entry!r} is not an exact 'host:port' pair")
     retention = values.get("retention_days")
     if retention is not None and (not isinstance(retention, int) or isinstance(retention, bool) or retention < 1):
@@ -197,6 +201,8 @@ def _province_codes() -> frozenset[str]:
 
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be crawled, or None if it can."""
+    if problem := safe.url_problem(url.strip()):
+        return f"invalid URL {url[:200]!r}: {problem}"
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a bad port

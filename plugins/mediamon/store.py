@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 from psycopg2.extras import execute_values
 
@@ -42,6 +43,19 @@ def engine_for(url: str) -> sa.Engine:
 
 def engine(settings: Settings) -> sa.Engine:
     return engine_for(database_url(settings))
+
+
+# What a statement can raise: through SQLAlchemy, or straight from psycopg2 (execute_many_values).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sa.exc.DBAPIError, psycopg2.Error)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a database error means the server or the connection is gone (or the statement was
+    cancelled), rather than that one row was refused: then the task fails and is retried, since
+    going on item by item would only fail every item the same way."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, (psycopg2.OperationalError, psycopg2.InterfaceError))
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
 
 @contextmanager

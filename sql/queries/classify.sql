@@ -13,7 +13,8 @@ ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level,
 SELECT a.article_id, a.title, a.text, a.lang
 FROM articles a
 LEFT JOIN article_topics t ON t.article_id = a.article_id AND t.topic_id = :topic_id
-WHERE t.article_id IS NULL OR t.topic_version <> :topic_version
+WHERE (t.article_id IS NULL OR t.topic_version <> :topic_version)
+  AND NOT (a.article_id = ANY(CAST(:failed_ids AS bigint[])))  -- raised this run: retried next run
 ORDER BY a.article_id
 LIMIT :limit
 

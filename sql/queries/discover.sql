@@ -22,22 +22,18 @@ ON CONFLICT (url) DO UPDATE SET
     last_status = EXCLUDED.last_status, checked_at = now()
 
 -- name: insert_urls
--- A known URL is never queued again (the canonical URL is unique), but every source that lists
--- it is remembered. Returns the ids of the URLs new to the frontier.
-WITH listed (canonical_url, source_id, host, listed_title, listed_published_at) AS (VALUES %s),
-new_urls AS (
-    INSERT INTO urls (canonical_url, source_id, host, listed_title, listed_published_at)
-    SELECT canonical_url, source_id, host, listed_title, CAST(listed_published_at AS timestamptz)
-    FROM listed
-    ON CONFLICT (canonical_url) DO NOTHING
-    RETURNING url_id, canonical_url
-),
-linked AS (
-    INSERT INTO url_sources (url_id, source_id)
-    SELECT coalesce(n.url_id, u.url_id), l.source_id
-    FROM listed l
-    LEFT JOIN new_urls n USING (canonical_url)
-    LEFT JOIN urls u USING (canonical_url)
-    ON CONFLICT DO NOTHING
-)
-SELECT url_id FROM new_urls
+-- A known URL is never queued again (the canonical URL is unique). Returns the ids of the URLs new
+-- to the frontier. link_url_sources (next, its own statement) remembers every source that lists
+-- them: a URL another session inserted concurrently is visible only to a later statement's
+-- snapshot, so one statement with both inserts fails with a NULL url_id when two ingests meet.
+INSERT INTO urls (canonical_url, source_id, host, listed_title, listed_published_at)
+SELECT canonical_url, source_id, host, listed_title, CAST(listed_published_at AS timestamptz)
+FROM (VALUES %s) AS listed (canonical_url, source_id, host, listed_title, listed_published_at)
+ON CONFLICT (canonical_url) DO NOTHING
+RETURNING url_id
+
+-- name: link_url_sources
+INSERT INTO url_sources (url_id, source_id)
+SELECT u.url_id, :source_id FROM urls u WHERE u.canonical_url = ANY(:canonical_urls)
+ORDER BY u.url_id
+ON CONFLICT DO NOTHING

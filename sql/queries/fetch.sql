@@ -1,15 +1,28 @@
 -- Queries of the fetch stage (fetch_db.py): the pending frontier, raw pages, URL states.
 
 -- name: pending_urls
-SELECT u.url_id, u.source_id, u.host
-FROM urls u JOIN sources s USING (source_id)
-WHERE u.status = 'pending' AND s.enabled
-ORDER BY u.source_id, u.host, u.url_id
+-- A URL belongs to every enabled source that lists it (url_sources; urls.source_id is only the
+-- first to list it): source_ids says which, so one source's hold cannot keep it from the others.
+SELECT u.url_id, u.host, array_agg(s.source_id ORDER BY s.source_id) AS source_ids
+FROM urls u
+CROSS JOIN LATERAL (SELECT us.source_id FROM url_sources us WHERE us.url_id = u.url_id
+                    UNION SELECT u.source_id) listed
+JOIN sources s ON s.source_id = listed.source_id AND s.enabled
+WHERE u.status = 'pending'
+GROUP BY u.url_id, u.host
+ORDER BY u.host, u.url_id
 
 -- name: urls_to_fetch
-SELECT u.url_id, u.canonical_url, u.source_id, s.settings
-FROM urls u JOIN sources s USING (source_id)
+-- Each URL with the ids and settings of the enabled sources that list it: its fetch policy
+-- (allowlist, delay) comes from them, not from whichever source listed it first.
+SELECT u.url_id, u.canonical_url, array_agg(s.source_id ORDER BY s.source_id) AS source_ids,
+       jsonb_agg(s.settings ORDER BY s.source_id) AS source_settings
+FROM urls u
+CROSS JOIN LATERAL (SELECT us.source_id FROM url_sources us WHERE us.url_id = u.url_id
+                    UNION SELECT u.source_id) listed
+JOIN sources s ON s.source_id = listed.source_id AND s.enabled
 WHERE u.url_id = ANY(:url_ids) AND u.status = 'pending'
+GROUP BY u.url_id, u.canonical_url
 ORDER BY u.url_id
 
 -- name: commit_without_flush

@@ -158,3 +158,7 @@ INSERT INTO report_articles (article_id, topic_id, report_id) VALUES %s
 INSERT INTO report_watermarks (topic_id, reported_until, report_id) VALUES (:ledger, :period_end, :report_id)
 ON CONFLICT (topic_id) DO UPDATE SET reported_until = EXCLUDED.reported_until,
     report_id = EXCLUDED.report_id, updated_at = now()
+
+-- name: database_key
+-- Names this database's folder under the reports directory: report ids are per database.
+SELECT current_database() || '-' || (SELECT oid FROM pg_database WHERE datname = current_database())

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from mediamon import safe
 from mediamon.extract.candidates import Comparison, prefer_alternative, under_extracted
 from mediamon.extract.clean import clean_lines, harvest_names_from_page
 from mediamon.extract.dates import SHANGHAI, date_candidates, parse_date, published_at
@@ -143,7 +144,31 @@ def extract(
     except Exception:  # a broken page must not stop a batch; the reason is recorded on the row
         LOGGER.exception("extraction failed for %s", url)
         result.text, result.failure_reason = "", ExtractReason.ERROR
+    _make_safe(result)
     return result
+
+
+def _make_safe(result: Extraction) -> None:
+    """Clean every string of ``result`` (NUL, lone surrogates) and drop a date Postgres cannot
+    store: whatever the page held, the row can be written."""
+    for name, value in vars(result).items():
+        if isinstance(value, str):
+            setattr(result, name, safe.clean_text(value))
+    result.page_fields = {safe.clean_text(k): safe.clean_text(v) for k, v in result.page_fields.items()}
+    result.published_at = safe.safe_datetime(result.published_at)
+
+
+def declared_canonical(href: str | None, url: str | None) -> str | None:
+    """The page's rel=canonical as an absolute URL, or None when it is missing or unusable
+    (malformed, too long: :func:`safe.url_problem`); a bad canonical never costs the article."""
+    href = (href or "").strip()
+    if not href:
+        return None
+    try:
+        canonical = safe.strip_userinfo(urljoin(url or "", href))
+    except ValueError:
+        return None
+    return None if safe.url_problem(canonical) else canonical
 
 
 def _extract_into(result: Extraction, body: bytes | str, url: str | None, declared_charset: str | None,
@@ -178,8 +203,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     result.page_fields = page_fields(tree, meta, page_title)
     result.site_name = meta.get("og:site_name") or meta.get("application-name")
     canonical_links = [link for link in elements["link"] if link.get("rel") == "canonical"]
-    canonical = (first_attribute(canonical_links, "href") or "").strip()
-    result.canonical_url = urljoin(url or "", canonical) if canonical else None
+    result.canonical_url = declared_canonical(first_attribute(canonical_links, "href"), url)
     page_text = visible_text(tree)
     cjk = detect_lang(page_text) in CJK_LANGS
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from mediamon import safe
 from mediamon.outcomes import DateSource
 from mediamon.text import DATELINE
 
@@ -76,7 +77,8 @@ def _parse_iso(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return parse_date(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI)
+    # An offset of 16 h or more, or a year past 9999 in UTC: not a date Postgres can store.
+    return safe.safe_datetime(parsed if parsed.tzinfo else parsed.replace(tzinfo=SHANGHAI))
 
 
 def _url_date(url: str | None) -> datetime | None:

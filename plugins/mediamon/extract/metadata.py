@@ -7,6 +7,7 @@ import re
 
 import lxml.html
 
+from mediamon import safe
 from mediamon.outcomes import DateSource
 
 # Meta tags carrying the publication date, most trusted first.
@@ -55,11 +56,30 @@ _BREADCRUMB_TEXT = re.compile(r"^\s*(当前位置|您的位置|你的位置|您�
 def page_fields(tree: lxml.html.HtmlElement, meta: dict[str, str], page_title: str | None) -> dict[str, str]:
     """What a page says about itself outside the article: its ``page_title``, meta keywords and
     breadcrumb trail. Spam domains show there what they rank for (dedupe's spam rules read them)."""
-    crumbs = [element.text_content().strip() for element in tree.iter("div", "nav", "p", "span", "ol", "ul")
+    crumbs = [_short_text(element, _MAX_CRUMB_CHARS) for element in tree.iter("div", "nav", "p", "span", "ol", "ul")
               if _BREADCRUMB_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}")
               or _BREADCRUMB_TEXT.match(element.text or "")]
     return {"page_title": page_title or "", "meta_keywords": meta.get("keywords", ""),
-            "breadcrumb": " ".join(crumb for crumb in crumbs if len(crumb) < 300)}
+            "breadcrumb": " ".join(crumb for crumb in crumbs if crumb)}
+
+
+_MAX_CRUMB_CHARS = 300  # a breadcrumb trail is short; a longer block is page content
+
+
+def _short_text(element: lxml.html.HtmlElement, limit: int) -> str | None:
+    """``element.text_content().strip()`` when it is shorter than ``limit``, else None.
+
+    Reads the text pieces only until ``limit`` is passed: nested breadcrumb blocks around a huge
+    text would otherwise build one copy of that text per nesting level (250 levels around
+    4.8 MB took 1.15 GB)."""
+    text = ""
+    for piece in element.itertext():
+        text = (text + piece) if text else piece.lstrip()
+        if len(text) >= limit:
+            text = text.rstrip()
+            if len(text) >= limit:
+                return None
+    return text.rstrip()
 
 
 # JSON-LD @types that describe the page's article (lower-cased).
@@ -74,29 +94,34 @@ def linked_data(scripts: list[lxml.html.HtmlElement]) -> dict[str, str]:
         if script.get("type") != "application/ld+json":
             continue
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
-        stack = data if isinstance(data, list) else [data]
-        while stack:
-            item = stack.pop(0)
-            if not isinstance(item, dict):
-                continue
-            stack.extend(item.get("@graph") or [])
-            kinds = item.get("@type") or []
-            kinds = {kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds])
-                     if isinstance(kind, str)}
-            if kinds & _ARTICLE_TYPES and (item.get("datePublished") or item.get("author")):
-                return {
-                    key: value
-                    for key, value in (
-                        ("datePublished", item.get("datePublished")),
-                        ("author", _person_names(item.get("author"))),
-                        ("headline", item.get("headline")),
-                    )
-                    if isinstance(value, str) and value.strip()
-                }
+            found = _linked_article(json.loads(script.text or ""))
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            continue  # a malformed block is skipped; the page and its other blocks still count
+        if found is not None:
+            return found
     return {}
+
+
+def _linked_article(data: object) -> dict[str, str] | None:
+    """The fields of the first article object in one parsed JSON-LD block, strings cleaned of NUL
+    and lone surrogates; None when the block has none."""
+    stack = data if isinstance(data, list) else [data]
+    while stack:
+        item = stack.pop(0)
+        if not isinstance(item, dict):
+            continue
+        graph = item.get("@graph")
+        stack.extend(graph if isinstance(graph, list) else [graph] if isinstance(graph, dict) else [])
+        kinds = item.get("@type") or []
+        kinds = {kind.lower() for kind in (kinds if isinstance(kinds, list) else [kinds])
+                 if isinstance(kind, str)}
+        if kinds & _ARTICLE_TYPES and (item.get("datePublished") or item.get("author")):
+            fields = (("datePublished", item.get("datePublished")),
+                      ("author", _person_names(item.get("author"))),
+                      ("headline", item.get("headline")))
+            return {key: cleaned for key, value in fields
+                    if isinstance(value, str) and (cleaned := safe.clean_text(value).strip())}
+    return None
 
 
 def _person_names(author: object) -> str | None:
