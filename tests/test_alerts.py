@@ -7,7 +7,8 @@ import json
 import pytest
 
 from mediamon.alerts import Alert, AlertKind, email, safe_url, webhook_payload
-from mediamon.fetch import FetchError, post_json
+from mediamon.fetch import FetchError
+from mediamon.webhook import post_json
 from webhook_receiver import WebhookReceiver
 
 HOSTILE_TITLE = "北京 & <天津> [合作](javascript:alert(1)) *签约* <!channel> {{ 7*7 }}\n# heading"

@@ -1,7 +1,7 @@
 """Alerts: what operators and analysts are told, rendered for a webhook robot or an e-mail.
 
 Pure: this module builds messages; sending them is the notifiers' job (``mediamon_airflow.notify``)
-and the guarded client's (:func:`mediamon.fetch.post_json`). Titles, names and links come from
+and the guarded client's (:func:`mediamon.webhook.post_json`). Titles, names and links come from
 scraped pages, so every renderer escapes them for its own target: Slack mrkdwn, the Markdown of
 DingTalk and WeCom robots, HTML for e-mail; links must be http(s) and are percent-encoded where
 the markup would end them. Whitespace (newlines included) collapses, so a title stays on its line.

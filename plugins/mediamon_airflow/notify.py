@@ -54,7 +54,8 @@ class WebhookNotifier(BaseNotifier):
         self.delivered: bool | None = None   # None: no such connection
 
     def notify(self, context) -> None:
-        from mediamon.fetch import FetchError, post_json
+        from mediamon.fetch import FetchError
+        from mediamon.webhook import post_json
 
         alerts = self.alerts or run_failed_alerts(context)
         conn = _connection(self.conn_id)
