@@ -104,11 +104,7 @@ def import_warc(settings: Settings, specs: list[str], *, hosts: list[str] | None
         if progress:
             progress(counts())
     if pages_new and finish:
-        dedupe_db.link_exact_duplicates(settings)
-        dedupe_db.assign_stories(settings)
-        search_db.index_articles(settings)
-        classify_db.classify_articles(settings)
-        events_db.link_events(settings)
+        _after_import(settings)
     result = counts()
     log.info("import: %s, %.0f records/s", result, result.records_per_s)
     return result
@@ -120,9 +116,15 @@ def finish_imports(settings: Settings, imported: Sequence[Mapping[str, Any]]) ->
     total = sum((ImportResult.from_xcom(imported[i]) for i in range(len(imported))), ImportResult())
     counts = total.to_xcom()
     if total.pages_new:
-        dedupe_db.link_exact_duplicates(settings)
-        counts["new_stories"] = dedupe_db.assign_stories(settings).new_stories
-        search_db.index_articles(settings)
-        counts["relevant"] = classify_db.classify_articles(settings).relevant
-        counts["events"] = events_db.link_events(settings).events
+        counts |= _after_import(settings)
     return counts
+
+
+def _after_import(settings: Settings) -> dict[str, int]:
+    """The stages after loading, once over everything an import added: exact duplicates, stories,
+    search vectors, classification, events. Returns the counts the import reports."""
+    dedupe_db.link_exact_duplicates(settings)
+    new_stories = dedupe_db.assign_stories(settings).new_stories
+    search_db.index_articles(settings)
+    relevant = classify_db.classify_articles(settings).relevant
+    return {"new_stories": new_stories, "relevant": relevant, "events": events_db.link_events(settings).events}
