@@ -170,13 +170,13 @@ def test_a_writer_killed_mid_record_leaves_no_pointer_to_partial_bytes(tmp_path)
     while writing a 4 MB record. Every printed pointer reads back; the tail is an unreadable
     partial record that the import scan counts and skips."""
     script = textwrap.dedent(f"""
-        import sys, os
+        import random, sys
         from datetime import datetime, timezone
         sys.path.insert(0, {str(PROJECT_ROOT / 'plugins')!r})
         from mediamon import archive
         writer = archive.ArchiveWriter({str(tmp_path)!r})
         for i in range(1000):
-            body = (b"<html><body>" + os.urandom(4_000_000 if i == 3 else 2000).hex().encode() + b"</body></html>")
+            body = (b"<html><body>" + random.Random(i).randbytes(4_000_000 if i == 3 else 2000).hex().encode() + b"</body></html>")
             cap = archive.Capture(url=f"http://127.0.0.1:9/{{i}}", status=200, headers={{"Content-Type": "text/html"}},
                                   body=body, fetched_at=datetime(2026, 3, 14, tzinfo=timezone.utc), source_id="news")
             if i == 3:
