@@ -88,7 +88,8 @@ def test_new_areas_and_development_zones():
     assert names("重庆两江新区") == ["重庆市"]
     assert names("南京江北新区") == ["南京市"]
     assert names("昆山经济技术开发区") == []
-    assert names("江苏昆山经济技术开发区") == ["江苏省"]
+    # Right after its province a county short form is anchored (the way an address names it).
+    assert names("江苏昆山经济技术开发区") == ["江苏省", "昆山市"]
     assert names("苏州昆山经济技术开发区") == ["苏州市", "昆山市"]
 
 
@@ -114,3 +115,28 @@ def test_a_run_that_ends_a_persons_name_is_not_places():
 def test_an_idiom_is_not_a_city():
     assert names("确保社会长治久安。") == []
     assert names("山西长治市与晋城市签署合作协议。") == ["山西省", "长治市", "晋城市"]
+
+
+def test_a_county_short_form_right_after_its_province_or_prefecture_counts():
+    assert names("上海青浦、江苏吴江、浙江嘉善三地") == ["上海市", "青浦区", "江苏省", "吴江区", "浙江省", "嘉善县"]
+    # Not next to it, the province is still too broad an anchor; nor after another province.
+    assert names("浙江的代表团来到嘉善") == ["浙江省"]
+    assert names("江苏嘉善") == ["江苏省"]
+    # The province's office or force, not the county of the same name (公安县 is in 湖北).
+    assert names("湖北公安厅通报") == ["湖北省"] and names("湖北公安机关") == ["湖北省"]
+    assert names("湖北公安县") == ["湖北省", "公安县"]
+
+
+def test_a_name_inside_an_everyday_word_is_not_a_place():
+    assert names("天津打造首都便捷的出海口") == ["天津市"]
+    assert names("从源头到入海口") == []
+    assert names("海口与三亚签署合作协议") == ["海口市", "三亚市"]
+    assert names("雄安新区建设提速") == []
+    assert names("欢迎各位来宾") == [] and names("广西来宾市") == ["广西壮族自治区", "来宾市"]
+
+
+def test_conventional_abbreviations_of_autonomous_prefectures():
+    assert names("新疆克州与江西省深化对口支援") == ["新疆维吾尔自治区", "克孜勒苏柯尔克孜自治州", "江西省"]
+    assert names("对口援疆:巴州、博州") == ["新疆维吾尔自治区", "巴音郭楞蒙古自治州", "博尔塔拉蒙古自治州"]
+    # Like any weak form, alone it is not enough, and 巴州 in 巴中 is the district.
+    assert names("克州") == [] and names("四川巴中市巴州区") == ["四川省", "巴中市", "巴州区"]

@@ -50,7 +50,8 @@ MAX_COORDINATED = 4
 # cooperates ("论坛在江苏南京举行", "还到伊犁、喀什、克孜勒苏等地调研"). In English the verb comes first:
 # "a forum was held in Nanjing", "the delegation visited Yili and Aksu".
 _VENUE_BEFORE = re.compile(r"(?:在|于|到|赴|来到|前往)$")
-_VENUE_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,12}?(?:召开|举行|举办|开幕|闭幕|启动|揭牌|调研|考察|视察|看望)")
+_VENUE_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,12}?(?:召开|举行|举办|开幕|闭幕|启动|揭牌|调研|考察|视察|看望"
+                         r"|签署|签订|签约|发布|公布|会见|会谈|会晤)")
 _EN_VENUE_BEFORE = re.compile(r"(?i)(?:\b(?:held|convened|hosted|took place|opened|closed)\b[^.;!?]{0,40}?\b(?:in|at)"
                               r"|\b(?:visit(?:ed|s|ing)?|toured|inspected|arrived in|travell?ed to|went to))\s+$")
 # What may stand between the places of one list: 江苏南京, 伊犁、喀什和克孜勒苏, "Yili, Aksu and Kashgar".

@@ -16,7 +16,10 @@ Forms and how much they are trusted:
   川渝) or right after a travel verb (赴沪, 援疆), never inside words such as 湘菜, 京剧 or 沪深300.
 
 A name followed by 路/街/大道 is a street (南京路), and a name ending in 山 followed by mountain words
-(黄山风景区, 登泰山) is the mountain, not the city.
+(黄山风景区, 登泰山) is the mountain, not the city. A name inside a longer everyday word is not a place
+(海口 in 出海口): such words go into the automaton too, and its leftmost-longest scan takes the word.
+A weak county form right after its own province or prefecture (浙江嘉善, 江苏吴江) is anchored by it:
+the pair is how Chinese names a county with its address.
 """
 from __future__ import annotations
 
@@ -65,10 +68,21 @@ _NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|�
 # Prefecture short forms that are everyday words or famous non-place names (中山 = Sun Yat-sen,
 # 朝阳 = morning sun, 大同 = great harmony, 白银 = silver, 安康 = well-being, 阿里 = Alibaba, 日照 =
 # sunshine, 北海 = the Beijing park, 天门 = heaven's gate, 红河 = red river, 大理 = 大理石 marble, 长治 =
-# 长治久安 lasting stability, a set phrase of political news).
+# 长治久安 lasting stability, a set phrase of political news, 来宾 = guests).
 COMMON_WORD_SHORT_FORMS = frozenset("中山 朝阳 大同 白银 安康 阿里 日照 北海 天门 红河 大理 海东 通化 兴安 白山 "
-                                    "吉安 永安 太平 和平 新华 长安 城中 市中 长治".split())
+                                    "吉安 永安 太平 和平 新华 长安 城中 市中 长治 来宾".split())
 
+# Conventional abbreviations of autonomous prefectures whose short form is a long transliteration
+# (克州 for 克孜勒苏柯尔克孜自治州). Weak, like county short forms: 巴州 is also 巴州区 of 巴中, so they
+# count only beside their province (新疆, 援疆) or another anchor.
+PREFECTURE_ABBREVIATIONS = {"克州": "653000", "博州": "652700", "巴州": "652800", "版纳": "532800"}
+# Everyday words that contain a region's name (海口 in 出海口 "outlet to the sea", 入海口 "river mouth";
+# 河源 in 黄河源; 安新 in 雄安新区, a national new area spanning three counties, none of them 安新 alone).
+# The scan is leftmost-longest, so a word that starts before the name hides it.
+NOT_A_PLACE_WORDS = frozenset("出海口 入海口 黄河源 江河源 雄安新区".split())
+# A weak county form right after its province or prefecture counts (浙江嘉善), except where the pair is
+# an office or a force of the province (湖北公安厅, 浙江公安机关): 公安, 司法 ... are county names too.
+_OFFICE_AFTER = re.compile(r"^(?:[厅局委院所处部]|系统|机关|干警|民警)")
 _STREET_AFTER = re.compile(r"^[东西南北中]?(?:路|街|巷|大街|大道|胡同|里弄)")
 _MOUNTAIN_AFTER = re.compile(r"^(?:风景区|景区|山顶|山上|山下|山脚|脚下|之巅|主峰|峰|云海|日出|索道|山路|山区|山脉)")
 _MOUNTAIN_BEFORE = re.compile(r"(?:登|爬|攀|游览|登上)$")
@@ -134,9 +148,13 @@ class Gazetteer:
         for region in regions:
             for surface, form in self._forms_of(region):
                 forms.setdefault(surface, []).append(form)
+        for surface, code in PREFECTURE_ABBREVIATIONS.items():
+            forms.setdefault(surface, []).append(_Form(code, weak=True, english=False))
         self._automaton = ahocorasick.Automaton()
         for surface, candidates in forms.items():
             self._automaton.add_word(surface, (surface, tuple(candidates)))
+        for word in NOT_A_PLACE_WORDS:
+            self._automaton.add_word(word, (word, ()))
         self._automaton.make_automaton()
 
     @staticmethod
@@ -177,7 +195,7 @@ class Gazetteer:
     def find_spans(self, text: str) -> list[RegionSpan]:
         """Resolved region occurrences in ``text``, which must already be :func:`mediamon.text.nfkc_simplified`-ed."""
         raw = [(end - len(surface) + 1, end + 1, surface, candidates)
-               for end, (surface, candidates) in self._automaton.iter_long(text)]
+               for end, (surface, candidates) in self._automaton.iter_long(text) if candidates]
         raw = [(start, end, surface, self._strengthen(text, end, candidates))
                for start, end, surface, candidates in raw
                if not self._is_other_thing(text, start, end, surface, candidates)]
@@ -186,9 +204,10 @@ class Gazetteer:
         abbreviations = list(self._abbreviation_spans(text, raw))
         strong.update(span.code for span in abbreviations)
         anchors = strong | {parent for code in strong for parent in self.ancestors(code)}
-        spans = []
+        spans: list[RegionSpan] = []
         for start, end, surface, candidates in raw:
-            code = self._resolve(candidates, strong, anchors)
+            code = (self._resolve(candidates, strong, anchors)
+                    or self._after_its_parent(text, spans, start, end, candidates))
             if code:
                 spans.append(RegionSpan(start, end, code, surface))
         spans.extend(abbreviations)
@@ -232,6 +251,15 @@ class Gazetteer:
         best = min(LEVEL_RANK[self.regions[code].level] for code in pool)
         top = [code for code in pool if LEVEL_RANK[self.regions[code].level] == best]
         return top[0] if len(set(top)) == 1 else None
+
+    def _after_its_parent(self, text: str, spans: list[RegionSpan], start: int, end: int,
+                          candidates: tuple[_Form, ...]) -> str | None:
+        """The candidate whose province or prefecture is named right before it (浙江嘉善, 江苏吴江)."""
+        previous = spans[-1] if spans else None
+        if previous is None or previous.end != start or _OFFICE_AFTER.match(text[end:end + 2]):
+            return None
+        placed = {c.code for c in candidates if c.weak and previous.code in self.ancestors(c.code)}
+        return placed.pop() if len(placed) == 1 else None
 
     @staticmethod
     def _abbreviation_spans(text: str, raw) -> Iterator[RegionSpan]:

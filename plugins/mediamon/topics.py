@@ -34,9 +34,11 @@ from mediamon.text import DATELINE, SENTENCE_BOUNDARY, nfkc_simplified
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TITLE_IN_BRACKETS = re.compile(r"《([^《》\n]{2,80})》")
-# A region that starts an organisation's name (上海汽车集团, 南京大学, 上海合作组织) is not a party to
-# cooperation. (组织 alone is also a verb: 杭州市组织召开 ...)
-_ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院|合作组织)")
+# A region that starts an organisation's or a facility's name (上海汽车集团, 南京大学, 上海合作组织, 北京的自动化
+# 研究所, 深圳机场) is not a party to cooperation. (组织 alone is also a verb: 杭州市组织召开 ...; a bare 港
+# is not a facility word: 粤港澳.)
+_ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院|合作组织"
+                                 r"|研究所|研究院|实验室|机场|火车站|高铁站|码头|口岸)")
 _EVIDENCE_CHARS = 300
 _MIN_SENTENCE_CHARS = 10
 
