@@ -52,6 +52,16 @@ MAX_COORDINATED = 4
 _VENUE_BEFORE = re.compile(r"(?:在|于|到|赴|来到|前往)$")
 _VENUE_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,12}?(?:召开|举行|举办|开幕|闭幕|启动|揭牌|调研|考察|视察|看望"
                          r"|签署|签订|签约|发布|公布|会见|会谈|会晤)")
+# Where an official goes the verb may come late ("还到拉萨、山南就对口援藏等工作开展情况进行调研"), and 等地
+# closes the list of places visited however they are joined ("到阿克苏、和田和兵团第一师阿拉尔市等地调研").
+_VISIT_BEFORE = re.compile(r"(?:到|赴|来到|前往|深入)$")
+_VISIT_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,30}?(?:调研|考察|视察|看望|慰问|走访)")
+_VISITED_LIST = re.compile(r"(?:到|赴|来到|前往|深入)([^,，。；;!！?？\n]{1,40}?)等地(?:调研|考察|视察|看望|慰问|走访)")
+# A list after a negated inclusion names the places left out ("都市圈不含云浮、韶关", "并未提及云浮、韶关",
+# "not including Shaoguan").
+_LEFT_OUT_BEFORE = re.compile(r"(?:不含|不包含|不包括|未包括|未包含|未提及|未纳入|(?i:not including|excluding|except))\s*$")
+# 位于/地处 + a place: where something is ("位于重庆大足区的高铁建设现场", "在位于成都的科创园区").
+_LOCATED_BEFORE = re.compile(r"(?:位于|地处|坐落于|坐落在)$")
 _EN_VENUE_BEFORE = re.compile(r"(?i)(?:\b(?:held|convened|hosted|took place|opened|closed)\b[^.;!?]{0,40}?\b(?:in|at)"
                               r"|\b(?:visit(?:ed|s|ing)?|toured|inspected|arrived in|travell?ed to|went to))\s+$")
 # What may stand between the places of one list: 江苏南京, 伊犁、喀什和克孜勒苏, "Yili, Aksu and Kashgar".
@@ -62,6 +72,8 @@ _COORDINATION_GAP = re.compile(r"[、和及与同]|,\s+|,?\s+and\s+")
 # A place right after the one it contains (浙江衢州, 浙江省衢州市), or in English after it ("Anji County,
 # Zhejiang", "Anji County in Zhejiang"): the containing place only says where the other is.
 _ADJACENT = re.compile("")
+# Between a place and the list of its parts: 肇庆市的端州区、鼎湖区.
+_PART_OF = re.compile("的")
 # In a pair-up piece, the region that built, launched or brought something is a helping side, whether or
 # not its sentence has a cooperation word ("河南开创的培训课程", "江西省高标准建设的幼儿园"). Elsewhere such a
 # sentence may be any region's own news, so this holds only where the article speaks of pair-up aid.
@@ -77,8 +89,12 @@ def is_venue(text: str, span: RegionSpan, spans: _SpanIndex) -> bool:
         first = previous
     while (following := spans.after(last, text)) is not None:
         last = following
-    return bool((_VENUE_BEFORE.search(text[max(0, first.start - 2):first.start])
-                 and _VENUE_AFTER.match(text, last.end))
+    before = text[max(0, first.start - 3):first.start]
+    return bool((_VENUE_BEFORE.search(before) and _VENUE_AFTER.match(text, last.end))
+                or (_VISIT_BEFORE.search(before) and _VISIT_AFTER.match(text, last.end))
+                or _LOCATED_BEFORE.search(before)
+                or any(visited.start(1) <= span.start and span.end <= visited.end(1)
+                       for visited in _VISITED_LIST.finditer(text, max(0, span.start - 45), span.end + 10))
                 or (first.surface.isascii() and _EN_VENUE_BEFORE.search(text, max(0, first.start - 60), first.start)))
 
 
@@ -113,6 +129,24 @@ class _SpanIndex:
         return members
 
 
+def is_left_out(text: str, span: RegionSpan, spans: _SpanIndex) -> bool:
+    """True when the span is in a list that a negated inclusion (不含, 未提及, 除) introduces."""
+    first = spans.coordinated(span, text)[0]
+    return bool(_LEFT_OUT_BEFORE.search(text, max(0, first.start - 20), first.start))
+
+
+def is_part_listed(text: str, span: RegionSpan, spans: _SpanIndex, regions: Gazetteer) -> bool:
+    """True when the span is one of several parts listed under the place that contains them.
+
+    "肇庆市的端州区、鼎湖区、高要区" breaks 肇庆 down into districts: the side is the container, named at its
+    own level; its parts say how far the cooperation reaches into it.
+    """
+    members = spans.coordinated(span, text)
+    container = spans.before(members[0], text, _PART_OF)
+    return (len(members) >= 2 and container is not None
+            and all(container.code in regions.ancestors(member.code) for member in members))
+
+
 def qualifies(text: str, span: RegionSpan, spans: _SpanIndex, regions: Gazetteer) -> bool:
     """True when the span only says where a place it contains is: 浙江 in 浙江衢州, "Anji County, Zhejiang".
 
@@ -136,7 +170,8 @@ def party_codes(text: str, spans: Sequence[RegionSpan], cluster_names: Sequence[
     """
     index = _SpanIndex(spans)
     eligible = [span for span in spans if not _inside_proper_name(text, span, cluster_names)
-                and not is_venue(text, span, index) and not qualifies(text, span, index, regions)]
+                and not is_venue(text, span, index) and not qualifies(text, span, index, regions)
+                and not is_left_out(text, span, index) and not is_part_listed(text, span, index, regions)]
     stated = {span.code for span in eligible
               if bisect.bisect_right(sentence_starts, span.start) - 1 in side_sentences}
     counts = Counter(span.code for span in eligible)

@@ -59,10 +59,15 @@ _SINGLE_ABBREVIATION = re.compile(
 # 援疆, 援藏, 援青: the pair-up assistance idiom names the province in one character.
 _AID_ABBREVIATION = re.compile("(?<=援)([疆藏青])")
 _ABBREVIATION_RUN = re.compile("[" + "".join(PROVINCE_ABBREVIATIONS) + "]{2,}")
-# 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices;
+# 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices; 藏桂乡: a run
+# followed by 乡/镇/村 is a township's name;
 # "王沪宁出席并讲话", "王沪宁还到伊犁调研", "王沪宁等会见": a run followed by a verb of speaking, attending or
 # an official's visit ends a person's name.
-_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|还到|一行|同志"
+# The last character of a run may start an everyday word with the character after it: 粤澳深度合作区
+# (深度 "deep"), 港澳青年 ("young people"), 京津冀新区 (a new area). It is not a province then.
+_WORD_AFTER_RUN_END = {"深": set("度化入刻厚远耕受切"), "青": set("年少春"), "新": set("区型兴时一闻的高局篇动能发征格阶模业路"),
+                       "云": set("端"), "黑": set("色"), "吉": set("祥"), "宁": set("静")}
+_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|还到|一行|同志|[乡镇村](?!民)"
                                     r"|等?(?:出席|讲话|表示|指出|强调|主持|会见))")
 
 # Prefecture short forms that are everyday words or famous non-place names (中山 = Sun Yat-sen,
@@ -77,9 +82,10 @@ COMMON_WORD_SHORT_FORMS = frozenset("中山 朝阳 大同 白银 安康 阿里 �
 # count only beside their province (新疆, 援疆) or another anchor.
 PREFECTURE_ABBREVIATIONS = {"克州": "653000", "博州": "652700", "巴州": "652800", "版纳": "532800"}
 # Everyday words that contain a region's name (海口 in 出海口 "outlet to the sea", 入海口 "river mouth";
+# 海城 (a city in Liaoning) in 沿海城市 "coastal cities";
 # 河源 in 黄河源; 安新 in 雄安新区, a national new area spanning three counties, none of them 安新 alone).
 # The scan is leftmost-longest, so a word that starts before the name hides it.
-NOT_A_PLACE_WORDS = frozenset("出海口 入海口 黄河源 江河源 雄安新区".split())
+NOT_A_PLACE_WORDS = frozenset("出海口 入海口 沿海城市 黄河源 江河源 雄安新区".split())
 # A weak county form right after its province or prefecture counts (浙江嘉善), except where the pair is
 # an office or a force of the province (湖北公安厅, 浙江公安机关): 公安, 司法 ... are county names too.
 _OFFICE_AFTER = re.compile(r"^(?:[厅局委院所处部]|系统|机关|干警|民警)")
@@ -269,12 +275,16 @@ class Gazetteer:
             covered[start:end] = b"\x01" * (end - start)
         masked = "".join("\0" if flag else char for char, flag in zip(text, covered))
         for run in _ABBREVIATION_RUN.finditer(masked):
+            start, end = run.span()
+            if masked[end:end + 1] in _WORD_AFTER_RUN_END.get(masked[end - 1], ()):
+                end -= 1
+            chars = masked[start:end]
             # A run made only of everyday characters (新台阶, 新港, 云台) is a word, not a list of provinces;
             # 港澳 is the exception, the set phrase for Hong Kong and Macao.
-            if set(run.group()) <= _EVERYDAY_CHARACTERS and not {"港", "澳"} <= set(run.group()):
+            if len(chars) < 2 or (set(chars) <= _EVERYDAY_CHARACTERS and not {"港", "澳"} <= set(chars)):
                 continue
-            if not _NOT_A_PLACE_AFTER_RUN.match(masked[run.end():run.end() + 3]):
-                for offset, char in enumerate(run.group(), start=run.start()):
+            if not _NOT_A_PLACE_AFTER_RUN.match(masked[end:end + 3]):
+                for offset, char in enumerate(chars, start=start):
                     yield RegionSpan(offset, offset + 1, PROVINCE_ABBREVIATIONS[char], char)
         for pattern in (_SINGLE_ABBREVIATION, _AID_ABBREVIATION):
             for single in pattern.finditer(masked):

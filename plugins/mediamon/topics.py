@@ -38,7 +38,8 @@ _TITLE_IN_BRACKETS = re.compile(r"《([^《》\n]{2,80})》")
 # 研究所, 深圳机场) is not a party to cooperation. (组织 alone is also a verb: 杭州市组织召开 ...; a bare 港
 # is not a facility word: 粤港澳.)
 _ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院|合作组织"
-                                 r"|研究所|研究院|实验室|机场|火车站|高铁站|码头|口岸)")
+                                 r"|研究所|研究院|实验室|博物馆|图书馆|美术馆|体育馆|机场|火车站|高铁站|码头|口岸|大桥)"
+                                 r"|[东西南北]?站(?![在着起出立稳住])")
 _EVIDENCE_CHARS = 300
 _MIN_SENTENCE_CHARS = 10
 
@@ -355,7 +356,12 @@ class _Article:
         self.cues = topic.matches("cues", lowered)
         self.clusters = topic.matches("clusters", lowered)
         self.gazetteer = gazetteer()
-        self.spans = self.gazetteer.find_spans(self.text)
+        # A region form that straddles a topic term or cluster name (惠城 in 莞惠城际, 渝中 in 成渝中线) is a
+        # misreading: both cannot be words, and the term or the name is the one the text writes.
+        words = [(start, start + len(word)) for start, word, _ in (*self.terms, *self.clusters)]
+        self.spans = [span for span in self.gazetteer.find_spans(self.text)
+                      if not any(start < span.start < end < span.end or span.start < start < span.end < end
+                                 for start, end in words)]
         # "中新网衢州3月20日电": the place a story was filed from is not a party to it.
         dateline = DATELINE.match(body)
         dateline_end = self.title_end + 1 + dateline.end() if dateline else -1
