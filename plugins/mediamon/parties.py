@@ -57,6 +57,12 @@ _VENUE_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,12}?(?:召开|举行|举�
 _VISIT_BEFORE = re.compile(r"(?:到|赴|来到|前往|深入)$")
 _VISIT_AFTER = re.compile(r"[^,，。；;!！?？\n]{0,30}?(?:调研|考察|视察|看望|慰问|走访)")
 _VISITED_LIST = re.compile(r"(?:到|赴|来到|前往|深入)([^,，。；;!！?？\n]{1,40}?)等地(?:调研|考察|视察|看望|慰问|走访)")
+# A run of abbreviations that starts a route's or line's name names the places it links, not parties:
+# 沪苏湖高铁, 川藏联网工程, 青藏铁路, 京沪高速.
+_ROUTE_AFTER_RUN = re.compile(r"\w{0,3}?(?:高铁|铁路|城际|高速|公路|联网|大桥|通道|航线|管道|输电)")
+# How a cooperation zone's name ends (横琴粤澳|深度合作区, 河套深港|科技创新合作区, 深港科技创新合作区|).
+_ZONE_NAME_END = re.compile(r"\w{0,6}?合作区|(?<=合作区)")
+_HELPED_GAP = re.compile("在")
 # A list after a negated inclusion names the places left out ("都市圈不含云浮、韶关", "并未提及云浮、韶关",
 # "not including Shaoguan").
 _LEFT_OUT_BEFORE = re.compile(r"(?:不含|不包含|不包括|未包括|未包含|未提及|未纳入|(?i:not including|excluding|except))\s*$")
@@ -77,7 +83,8 @@ _PART_OF = re.compile("的")
 # In a pair-up piece, the region that built, launched or brought something is a helping side, whether or
 # not its sentence has a cooperation word ("河南开创的培训课程", "江西省高标准建设的幼儿园"). Elsewhere such a
 # sentence may be any region's own news, so this holds only where the article speaks of pair-up aid.
-_HELPER_VERB_AFTER = re.compile(r"[^\W的]{0,4}?(?:援建|捐建|建设|建成|开创|推出|引进|打造|援助|支援|帮扶|投资)")
+_HELPER_VERB_AFTER = re.compile(r"(?:在(?P<helped>[^\W的]{2,8}?))?[^\W的]{0,4}?"
+                                r"(?:援建|捐建|建设|建成|开创|推出|引进|引入|打造|援助|支援|帮扶|投资|实施|组建|构建|选派|派出)")
 _EN_QUALIFIER_AFTER = re.compile(r"(?i)(?:\s+(?:city|county|district|prefecture|league|banner))?"
                                  r"(?:,\s+|\s+(?:in|of)\s+)")
 
@@ -170,16 +177,25 @@ def party_codes(text: str, spans: Sequence[RegionSpan], cluster_names: Sequence[
     """
     index = _SpanIndex(spans)
     eligible = [span for span in spans if not _inside_proper_name(text, span, cluster_names)
+                and not (_in_run(text, span, index) and _ROUTE_AFTER_RUN.match(text, span.end))
                 and not is_venue(text, span, index) and not qualifies(text, span, index, regions)
                 and not is_left_out(text, span, index) and not is_part_listed(text, span, index, regions)]
     stated = {span.code for span in eligible
               if bisect.bisect_right(sentence_starts, span.start) - 1 in side_sentences}
     counts = Counter(span.code for span in eligible)
     found = stated | {code for code, count in counts.items() if count >= MIN_MENTIONS}
-    if pair_up:
-        found |= {span.code for span in eligible if _HELPER_VERB_AFTER.match(text, span.end)}
-    # The members of one coordinated list share a role: "江苏、河南等省通过结对帮扶 ...", "上海与江苏".
+    # A run of abbreviations (川渝, 沪苏浙, 京津冀三地) is how Chinese names the sides of a cooperation together.
+    found |= {span.code for span in eligible if _in_run(text, span, index)}
     starts = {span.start for span in eligible}
+    if pair_up:
+        for span in eligible:
+            if helped := _HELPER_VERB_AFTER.match(text, span.end):
+                found.add(span.code)
+                # "北京在和田构建起…": the place the helper works in is the side it helps.
+                if (helped.group("helped") and (place := index.after(span, text, _HELPED_GAP)) is not None
+                        and place.start in starts):
+                    found.add(place.code)
+    # The members of one coordinated list share a role: "江苏、河南等省通过结对帮扶 ...", "上海与江苏".
     for span in eligible:
         members = index.coordinated(span, text) if span.code in found else []
         if len(members) <= MAX_COORDINATED:
@@ -214,11 +230,19 @@ def _parallel_subjects(text: str, eligible: Sequence[RegionSpan], found: set[str
     return added
 
 
+def _in_run(text: str, span: RegionSpan, spans: _SpanIndex) -> bool:
+    """True when the span is one abbreviation of a run of them (川 in 川渝)."""
+    return len(span.surface) == 1 and bool(spans.after(span, text, _ADJACENT) or spans.before(span, text, _ADJACENT))
+
+
 def _inside_proper_name(text: str, span: RegionSpan, cluster_names: Sequence[tuple[int, int]]) -> bool:
     """True when the span lies in a cluster alias that is more than a run of abbreviations (粤港澳大湾区).
 
-    An alias made only of one-character abbreviations (京津冀) names each of its regions.
+    An alias made only of one-character abbreviations (京津冀) names each of its regions, and so does the
+    name of a cooperation zone (粤澳 in 横琴粤澳深度合作区, 深港 in 前海深港现代服务业合作区): it is named after
+    the sides that run it.
     """
     return any(start <= span.start and span.end <= end
                and not all(char in PROVINCE_ABBREVIATIONS for char in text[start:end])
+               and not _ZONE_NAME_END.match(text, end)
                for start, end in cluster_names)

@@ -59,6 +59,7 @@ _SINGLE_ABBREVIATION = re.compile(
 # 援疆, 援藏, 援青: the pair-up assistance idiom names the province in one character.
 _AID_ABBREVIATION = re.compile("(?<=援)([疆藏青])")
 _ABBREVIATION_RUN = re.compile("[" + "".join(PROVINCE_ABBREVIATIONS) + "]{2,}")
+_EXCHANGES = set("沪深港")
 # 沪深300, 深沪两市: runs of exchange abbreviations followed by market words are stock indices; 藏桂乡: a run
 # followed by 乡/镇/村 is a township's name;
 # "王沪宁出席并讲话", "王沪宁还到伊犁调研", "王沪宁等会见": a run followed by a verb of speaking, attending or
@@ -67,7 +68,7 @@ _ABBREVIATION_RUN = re.compile("[" + "".join(PROVINCE_ABBREVIATIONS) + "]{2,}")
 # (深度 "deep"), 港澳青年 ("young people"), 京津冀新区 (a new area). It is not a province then.
 _WORD_AFTER_RUN_END = {"深": set("度化入刻厚远耕受切"), "青": set("年少春"), "新": set("区型兴时一闻的高局篇动能发征格阶模业路"),
                        "云": set("端"), "黑": set("色"), "吉": set("祥"), "宁": set("静")}
-_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:\d|两市|股|A股|指数|交易所|市场|还到|一行|同志|[乡镇村](?!民)"
+_NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:两市|股|A股|指数|交易所|市场|还到|一行|同志|[乡镇村](?!民)"
                                     r"|等?(?:出席|讲话|表示|指出|强调|主持|会见))")
 
 # Prefecture short forms that are everyday words or famous non-place names (中山 = Sun Yat-sen,
@@ -283,7 +284,9 @@ class Gazetteer:
             # 港澳 is the exception, the set phrase for Hong Kong and Macao.
             if len(chars) < 2 or (set(chars) <= _EVERYDAY_CHARACTERS and not {"港", "澳"} <= set(chars)):
                 continue
-            if not _NOT_A_PLACE_AFTER_RUN.match(masked[end:end + 3]):
+            after = masked[end:end + 3]
+            # A number makes a run of the exchanges' cities an index (沪深300), not others (川渝1000千伏).
+            if not (_NOT_A_PLACE_AFTER_RUN.match(after) or (after[:1].isdigit() and set(chars) <= _EXCHANGES)):
                 for offset, char in enumerate(chars, start=start):
                     yield RegionSpan(offset, offset + 1, PROVINCE_ABBREVIATIONS[char], char)
         for pattern in (_SINGLE_ABBREVIATION, _AID_ABBREVIATION):
