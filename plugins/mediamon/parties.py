@@ -63,6 +63,7 @@ _ROUTE_AFTER_RUN = re.compile(r"\w{0,3}?(?:高铁|铁路|城际|高速|公路|�
 # How a cooperation zone's name ends (横琴粤澳|深度合作区, 河套深港|科技创新合作区, 深港科技创新合作区|).
 _ZONE_NAME_END = re.compile(r"\w{0,6}?合作区|(?<=合作区)")
 _HELPED_GAP = re.compile("在")
+_PEOPLE_AFTER_RUN = re.compile(r"(?:居民|青年|同胞|人士|学生|市民|医生|医务人员|专业人士|人才|游客|籍)")
 # A list after a negated inclusion names the places left out ("都市圈不含云浮、韶关", "并未提及云浮、韶关",
 # "not including Shaoguan").
 _LEFT_OUT_BEFORE = re.compile(r"(?:不含|不包含|不包括|未包括|未包含|未提及|未纳入|(?i:not including|excluding|except))\s*$")
@@ -184,8 +185,10 @@ def party_codes(text: str, spans: Sequence[RegionSpan], cluster_names: Sequence[
               if bisect.bisect_right(sentence_starts, span.start) - 1 in side_sentences}
     counts = Counter(span.code for span in eligible)
     found = stated | {code for code, count in counts.items() if count >= MIN_MENTIONS}
-    # A run of abbreviations (川渝, 沪苏浙, 京津冀三地) is how Chinese names the sides of a cooperation together.
-    found |= {span.code for span in eligible if _in_run(text, span, index)}
+    # A run of abbreviations (川渝, 沪苏浙, 京津冀三地) is how Chinese names the sides of a cooperation together,
+    # unless it says where people come from (港澳青年, 港澳医务人员: a demonym, not the sides).
+    found |= {span.code for span in eligible if _in_run(text, span, index)
+              and not _PEOPLE_AFTER_RUN.match(text, _run_end(text, span, index))}
     starts = {span.start for span in eligible}
     if pair_up:
         for span in eligible:
@@ -233,6 +236,13 @@ def _parallel_subjects(text: str, eligible: Sequence[RegionSpan], found: set[str
 def _in_run(text: str, span: RegionSpan, spans: _SpanIndex) -> bool:
     """True when the span is one abbreviation of a run of them (川 in 川渝)."""
     return len(span.surface) == 1 and bool(spans.after(span, text, _ADJACENT) or spans.before(span, text, _ADJACENT))
+
+
+def _run_end(text: str, span: RegionSpan, spans: _SpanIndex) -> int:
+    """Where the run of abbreviations that ``span`` is in ends (after 澳 in 港澳)."""
+    while (following := spans.after(span, text, _ADJACENT)) is not None and len(following.surface) == 1:
+        span = following
+    return span.end
 
 
 def _inside_proper_name(text: str, span: RegionSpan, cluster_names: Sequence[tuple[int, int]]) -> bool:
