@@ -132,6 +132,69 @@ def test_english_venues_visits_and_qualifiers_are_mentioned(topic):
     assert {"广州市", "深圳市", "浙江省"} <= mentioned
 
 
+def test_facilities_and_institutes_named_after_a_place_are_not_its_part_in_the_cooperation(topic):
+    text = ("粤港澳三地签署合作协议,共同打造世界级机场群。推进白云机场、深圳机场扩建,"
+            "北京的自动化研究所也将落户香港科学园,三地将深化科技合作。")
+    parties, mentioned, _ = roles(topic, text, "粤港澳签署合作协议")
+    assert parties == {"广东省", "香港特别行政区", "澳门特别行政区"}
+    assert {"深圳市", "北京市"} <= mentioned
+
+
+def test_where_a_text_is_signed_or_published_is_a_venue(topic):
+    text = ("粤港澳大湾区规则衔接机制对接不断深化,区域协同发展迈上新台阶。粤港澳三地在深圳共同公布首批湾区标准,"
+            "三地将推进标准互认与合作,深化跨境合作。")
+    parties, mentioned, _ = roles(topic, text, "粤港澳三地深化规则衔接合作")
+    assert "深圳市" in mentioned and {"广东省", "香港特别行政区", "澳门特别行政区"} <= parties
+
+
+def test_places_visited_and_places_located_are_mentioned(topic):
+    text = ("对口支援西藏工作会议召开,福建省与西藏自治区签署对口支援合作协议,深化援藏合作。"
+            "会后还到拉萨、山南就援藏项目推进情况进行调研。"
+            "调研组还到昌都、林芝和那曲等地考察。位于日喀则的援藏产业园区已经投产,双方将深化合作。")
+    parties, mentioned, _ = roles(topic, text, "福建与西藏签署对口支援合作协议")
+    assert parties == {"福建省", "西藏自治区"}
+    assert {"拉萨市", "山南市", "昌都市", "林芝市", "那曲市", "日喀则市"} <= mentioned
+
+
+def test_places_left_out_and_parts_listed_under_their_city_are_not_parties(topic):
+    text = ("广东发布都市圈规划,推动同城化发展。深圳都市圈包括深圳市、东莞市全域,以及惠州市的惠城区、"
+            "惠阳区、惠东县,都市圈城市将深化合作;深圳都市圈不含河源、汕尾的都市区部分。")
+    parties, mentioned, _ = roles(topic, text, "深圳都市圈同城化发展")
+    assert {"深圳市", "东莞市", "惠州市"} <= parties
+    assert {"惠城区", "惠阳区", "惠东县", "河源市", "汕尾市"} <= mentioned
+
+
+def test_a_run_of_abbreviations_names_sides_but_not_in_a_routes_name_or_a_demonym(topic):
+    text = ("成渝地区双城经济圈建设提速。川渝高竹新区南北大道正式通车。"
+            "沪苏湖高铁沿线的上海松江站进入攻坚阶段。港澳青年也来到这里创业。")
+    parties, mentioned, _ = roles(topic, text, "成渝地区双城经济圈建设提速")
+    assert {"四川省", "重庆市"} <= parties
+    assert {"江苏省", "香港特别行政区", "澳门特别行政区", "松江区"} <= mentioned
+
+
+def test_the_abbreviations_in_a_cooperation_zones_name_are_its_sides(topic):
+    text = "横琴粤澳深度合作区建设全面推进,琴澳一体化发展成效显著,合作区出台一批便利澳门居民的举措。"
+    parties, _, _ = roles(topic, text, "横琴粤澳深度合作区建设全面推进")
+    assert {"广东省", "澳门特别行政区"} <= parties
+    # A grouping's name is not a cooperation zone: 粤港澳 inside 粤港澳大湾区 stays the area's name.
+    text = "粤港澳大湾区建设提速,深圳市与中山市签署合作框架协议,两市将推进交通互联互通。"
+    parties, mentioned, _ = roles(topic, text, "深中签署合作框架协议")
+    assert parties == {"深圳市", "中山市"} and "香港特别行政区" in mentioned
+
+
+def test_pair_up_helpers_and_the_place_they_work_in(topic):
+    text = ("对口援疆工作成效显著,各援疆省市深化对口支援。北京在和田构建起纺织服装等特色产业集群;"
+            "河北引入先进办学理念,天津实施师带徒培养模式,湖南省组建医疗队为患者诊疗。")
+    parties, _, _ = roles(topic, text, "对口援疆工作成效显著")
+    assert {"北京市", "和田地区", "河北省", "天津市", "湖南省", "新疆维吾尔自治区"} <= parties
+
+
+def test_a_region_form_straddling_a_term_is_not_read(topic):
+    text = "大湾区城际铁路网加密,广州与惠州签署合作协议,新开的城际铁路与莞惠城际相连,两市将共建产业园区。"
+    _, _, result = roles(topic, text, "广州惠州签署合作协议")
+    assert "惠城区" not in {m.name for m in result.regions}
+
+
 def test_regions_of_an_irrelevant_article_are_all_mentioned(topic):
     result = classify(topic, "南京今日有雨", "南京市气象台预计,今天南京和镇江有中到大雨,气温下降。")
     assert not result.relevant and result.region_pairs == []
@@ -171,8 +234,8 @@ def test_fixture_labels_are_well_formed():
 @needs_shared
 @pytest.mark.parametrize("split, min_precision, min_recall", [
     # The rules were developed on "develop" and never tuned on "held_out" (docs/architecture.md).
-    ("develop", 0.87, 0.91),
-    ("held_out", 0.70, 0.89),
+    ("develop", 0.89, 0.92),
+    ("held_out", 0.82, 0.95),
 ])
 def test_party_precision_and_recall_on_the_labelled_fixtures(topic, split, min_precision, min_recall):
     result = evaluate_parties(LABELS, _texts(), topic, split)

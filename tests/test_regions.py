@@ -140,3 +140,18 @@ def test_conventional_abbreviations_of_autonomous_prefectures():
     assert names("对口援疆:巴州、博州") == ["新疆维吾尔自治区", "巴音郭楞蒙古自治州", "博尔塔拉蒙古自治州"]
     # Like any weak form, alone it is not enough, and 巴州 in 巴中 is the district.
     assert names("克州") == [] and names("四川巴中市巴州区") == ["四川省", "巴中市", "巴州区"]
+
+
+def test_a_runs_last_character_that_starts_a_word_is_not_a_province():
+    assert names("横琴粤澳深度合作区") == ["广东省", "澳门特别行政区"]
+    assert names("粤港澳深化合作") == ["广东省", "香港特别行政区", "澳门特别行政区"]
+    assert names("港澳青年来内地创业") == ["香港特别行政区", "澳门特别行政区"]
+    assert names("深港合作") == ["深圳市", "香港特别行政区"]
+
+
+def test_a_run_before_a_township_word_or_a_number():
+    # 藏桂乡 is a township of 皮山县, not Tibet and Guangxi.
+    assert names("皮山县藏桂乡的种植基地") == ["皮山县"]
+    # A number makes 沪深 an index; after other runs it is just a number (川渝1000千伏 line).
+    assert names("沪深300指数上涨") == []
+    assert names("川渝1000千伏特高压工程贯通") == ["四川省", "重庆市"]
