@@ -66,7 +66,8 @@ _EXCHANGES = set("沪深港")
 # an official's visit ends a person's name.
 # The last character of a run may start an everyday word with the character after it: 粤澳深度合作区
 # (深度 "deep"), 港澳青年 ("young people"), 京津冀新区 (a new area). It is not a province then.
-_WORD_AFTER_RUN_END = {"深": set("度化入刻厚远耕受切"), "青": set("年少春"), "新": set("区型兴时一闻的高局篇动能发征格阶模业路"),
+_WORD_AFTER_RUN_END = {"深": set("度化入刻厚远耕受切"), "青": set("年少春"),
+                       "新": set("区型兴时一闻的高局篇动能发征格阶模业路"),
                        "云": set("端"), "黑": set("色"), "吉": set("祥"), "宁": set("静")}
 _NOT_A_PLACE_AFTER_RUN = re.compile(r"^(?:两市|股|A股|指数|交易所|市场|还到|一行|同志|[乡镇村](?!民)"
                                     r"|等?(?:出席|讲话|表示|指出|强调|主持|会见))")
