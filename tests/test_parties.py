@@ -138,6 +138,10 @@ def test_facilities_and_institutes_named_after_a_place_are_not_its_part_in_the_c
     parties, mentioned, _ = roles(topic, text, "粤港澳签署合作协议")
     assert parties == {"广东省", "香港特别行政区", "澳门特别行政区"}
     assert {"深圳市", "北京市"} <= mentioned
+    # Regions building an airport cluster together are not an airport's name; nor is a website a station.
+    text = "河北省将与京津共建世界级机场群,推进区域协同发展。河北省发改委网站公布了合作项目清单。"
+    parties, _, _ = roles(topic, text, "河北推进区域协同发展")
+    assert parties == {"北京市", "天津市", "河北省"}
 
 
 def test_where_a_text_is_signed_or_published_is_a_venue(topic):

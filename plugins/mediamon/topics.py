@@ -35,11 +35,13 @@ from mediamon.text import DATELINE, SENTENCE_BOUNDARY, nfkc_simplified
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TITLE_IN_BRACKETS = re.compile(r"《([^《》\n]{2,80})》")
 # A region that starts an organisation's or a facility's name (上海汽车集团, 南京大学, 上海合作组织, 北京的自动化
-# 研究所, 深圳机场) is not a party to cooperation. (组织 alone is also a verb: 杭州市组织召开 ...; a bare 港
-# is not a facility word: 粤港澳.)
+# 研究所; 深圳机场, 天津滨海国际机场, 广州南站) is not a party to cooperation. (组织 alone is also a verb:
+# 杭州市组织召开 ...; a bare 港 is not a facility word: 粤港澳.) A facility's name is short and has no verb in
+# it: "京津共建世界级机场群" is the regions building, not an airport of theirs.
 _ORGANIZATION_AFTER = re.compile(r"[^\W与和同及跟签]{0,6}?(?:公司|集团|银行|股份|控股|大学|学院|医院|合作组织"
-                                 r"|研究所|研究院|实验室|博物馆|图书馆|美术馆|体育馆|机场|火车站|高铁站|码头|口岸|大桥)"
-                                 r"|[东西南北]?站(?![在着起出立稳住])")
+                                 r"|研究所|研究院|实验室|博物馆|图书馆|美术馆|体育馆)"
+                                 r"|[^\W与和同及跟签共建造打]{0,4}?(?:机场|火车站|高铁站|码头|口岸|大桥"
+                                 r"|(?<!网)[东西南北]?站(?![在着起出立稳住]))")
 _EVIDENCE_CHARS = 300
 _MIN_SENTENCE_CHARS = 10
 
