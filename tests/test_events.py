@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from mediamon import events, pipeline, store
+from mediamon import events, events_db, pipeline, store
 from mediamon.evaluation import events as event_eval
 from mediamon.settings import PROJECT_ROOT
 
@@ -126,8 +126,106 @@ def test_demo_meeting_reported_by_two_outlets_is_one_event_of_two_stories(demo_s
         assert any("衢州黄山南平上饶" in t for t in titles) and any("四省四市" in t for t in titles)
         singles = conn.execute(sa.text("SELECT count(*) FROM analyst.events WHERE stories = 1")).scalar()
         assert singles >= 1
-    # Rebuilding changes nothing.
-    from mediamon import events_db
+    # Linking again changes nothing: the ingest linked every story.
+    again = events_db.link_events(demo_settings)
+    assert again.relinked_stories == 0 and again.events >= 2
 
-    before = events_db.link_events(demo_settings)
-    assert events_db.link_events(demo_settings) == before
+
+# --- incremental linking ------------------------------------------------------------------------
+# Our own short reports (not third-party texts): three outlets on one signing, one other event.
+SIGNING = "《衢黄两地文旅协同发展合作协议》"
+REPORTS = {
+    "signing": ("2024-03-05", "衢州黄山签署文旅协同发展合作协议",
+                f"3月5日，衢州市与黄山市在衢州召开两地文旅合作联席会议，双方签署{SIGNING}。根据协议，衢州与黄山将共同"
+                "打造跨省旅游线路，互送客源，联合开展市场监管，推动两地文旅一体化发展。衢州市和黄山市有关负责人出席会议"
+                "并讲话，表示两市将以协议签署为契机，深化合作。"),
+    "second_outlet": ("2024-03-06", "两市携手共推跨省旅游一体化",
+                      f"记者从黄山市文旅局获悉，黄山市与衢州市日前签订{SIGNING}，两地将在景区互惠、线路共建、宣传推介等"
+                      "方面加强合作。黄山与衢州山水相连，此次签约标志着两市文旅合作进入新阶段，双方还商定建立联席会议制度，"
+                      "每年轮流召开。"),
+    "other_event": ("2024-03-25", "北京玉树对口支援工作对接会召开",
+                    "3月25日，北京·玉树对口支援工作对接会在北京召开。北京市与玉树州双方表示，将进一步深化对口支援合作，"
+                    "在产业、教育、医疗等领域加强协作。北京市有关负责人表示，北京将继续做好对口支援玉树工作，推动两地交流"
+                    "交往。玉树州有关负责人介绍了对口支援工作情况。"),
+    "third_outlet": ("2024-03-07", "衢黄文旅合作协议落地首批项目",
+                     f"衢州市与黄山市签署{SIGNING}后，两地首批合作项目启动。衢州与黄山联合推出跨省精品旅游线路三条，并建立"
+                     "客源互送机制。两市文旅部门负责人表示，将按照协议要求，深化两地合作，共同推动浙皖毗邻地区文旅一体化。"),
+}
+
+
+def add_reports(settings, *keys):
+    """Load reports as fetched articles, then run the stages after loading (stories, classification)."""
+    from mediamon import classify_db, dedupe_db
+
+    with store.transaction(settings) as conn:
+        conn.execute(sa.text("INSERT INTO sources (source_id, name, language, kind, url) VALUES "
+                             "('own', 'own reports', 'zh', 'page', 'http://127.0.0.1/') ON CONFLICT DO NOTHING"))
+        for key in keys:
+            day, title, text = REPORTS[key]
+            url = f"http://127.0.0.1/{key}"
+            url_id = conn.execute(sa.text("INSERT INTO urls (canonical_url, source_id, host, status) "
+                                          "VALUES (:url, 'own', '127.0.0.1', 'fetched') RETURNING url_id"),
+                                  {"url": url}).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, published_at, "
+                "text_sha256, extractor_version) VALUES (:url_id, :url, 'own', :site, :title, :text, "
+                "CAST(:day AS date) + time '10:00' AT TIME ZONE 'Asia/Shanghai', :sha, 'test')"),
+                {"url_id": url_id, "url": url, "site": f"{key}.example", "title": title, "text": text, "day": day,
+                 "sha": key})
+    dedupe_db.link_exact_duplicates(settings)
+    dedupe_db.assign_stories(settings)
+    classify_db.classify_articles(settings)
+
+
+def event_rows(settings) -> list[tuple]:
+    with store.transaction(settings) as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT e.*, array_agg(es.story_id ORDER BY es.story_id) FROM events e "
+            "JOIN event_stories es USING (topic_id, event_id) GROUP BY e.topic_id, e.event_id ORDER BY e.event_id"))]
+
+
+def story_of(settings, key) -> int:
+    with store.transaction(settings) as conn:
+        return conn.execute(sa.text("SELECT story_id FROM articles WHERE canonical_url = :u"),
+                            {"u": f"http://127.0.0.1/{key}"}).scalar()
+
+
+def rebuilt_from_scratch(settings) -> list[list[int]]:
+    """What linking every relevant story at once makes of the database's facts now."""
+    with store.transaction(settings) as conn:
+        facts = events_db.story_facts(conn, "regional_cooperation", set(), date(1900, 1, 1), date(2100, 1, 1))
+    return sorted(sorted(s.story_id for s in e.stories) for e in events.link_events([f for f, _ in facts.values()]))
+
+
+def test_linking_is_incremental_and_agrees_with_a_rebuild(settings):
+    pipeline.migrate(settings)
+    add_reports(settings, "signing", "second_outlet", "other_event")
+    first = events_db.link_events(settings)
+    assert (first.stories, first.events, first.linked_events, first.relinked_stories) == (3, 2, 1, 3)
+    signing, second, other = (story_of(settings, k) for k in ("signing", "second_outlet", "other_event"))
+    before = event_rows(settings)
+    assert [row[-1] for row in before] == sorted([sorted([signing, second]), [other]])
+
+    # A second run with no new story reads the fingerprints and writes nothing.
+    again = events_db.link_events(settings)
+    assert again.relinked_stories == 0 and again.events == first.events
+    assert event_rows(settings) == before                 # same rows, same updated_at
+
+    # A third outlet's report joins the event; the other event is not touched.
+    add_reports(settings, "third_outlet")
+    grown = events_db.link_events(settings)
+    third = story_of(settings, "third_outlet")
+    assert grown.relinked_stories == 3 and (grown.events, grown.linked_events, grown.stories) == (2, 1, 4)
+    after = {row[-1][0]: row for row in event_rows(settings)}
+    assert after[min(signing, second)][-1] == sorted([signing, second, third])
+    assert after[other] == next(row for row in before if row[-1] == [other])
+    assert sorted(row[-1] for row in after.values()) == rebuilt_from_scratch(settings)
+
+    # A story that stops being relevant leaves its event; the event keeps its id.
+    with store.transaction(settings) as conn:
+        conn.execute(sa.text("UPDATE article_topics SET relevant = false WHERE article_id = "
+                             "(SELECT article_id FROM articles WHERE story_id = :s)"), {"s": second})
+    shrunk = events_db.link_events(settings)
+    assert shrunk.stories == 3 and shrunk.relinked_stories == 2
+    assert sorted(row[-1] for row in event_rows(settings)) == rebuilt_from_scratch(settings)
+    assert sorted([signing, third]) in [row[-1] for row in event_rows(settings)]

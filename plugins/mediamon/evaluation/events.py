@@ -45,7 +45,7 @@ def labelled_stories(dev_set: Path, fixture: Path = FIXTURE) -> list[tuple[dict,
     for story_id, item in enumerate(items, start=1):
         row = texts[item["id"]]
         result = topics.classify(topic, row["title"], row["text"])
-        pairs = frozenset(tuple(sorted(pair)) for pair in result.region_pairs if pair[0] != pair[1])
+        pairs = frozenset((a, b) if a < b else (b, a) for a, b in result.region_pairs if a != b)
         stories.append((item, events.StoryFacts(
             story_id=story_id, day=item["date"], title=row["title"],
             parties=frozenset(code for pair in pairs for code in pair), pairs=pairs,
