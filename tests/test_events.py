@@ -260,3 +260,16 @@ def test_a_new_story_that_shifts_a_chain_relinks_the_whole_component(settings):
     d2 = story_of(settings, "follow_up")
     assert sorted(row[-1] for row in event_rows(settings)) == sorted([sorted([d2, d3]), sorted([d5, d6])])
     assert sorted(row[-1] for row in event_rows(settings)) == rebuilt_from_scratch(settings)
+
+
+def test_events_linked_before_migration_016_are_relinked_once(settings):
+    pipeline.migrate(settings)
+    add_reports(settings, "signing", "second_outlet", "other_event")
+    events_db.link_events(settings)
+    linked = sorted(row[-1] for row in event_rows(settings))
+    with store.transaction(settings) as conn:       # what rows of migration 011 look like
+        conn.execute(sa.text("UPDATE event_stories SET facts_md5 = NULL, component_id = NULL"))
+        conn.execute(sa.text("UPDATE events SET story_count = NULL"))
+    assert events_db.link_events(settings).relinked_stories == 3
+    assert sorted(row[-1] for row in event_rows(settings)) == linked
+    assert events_db.link_events(settings).relinked_stories == 0
