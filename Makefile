@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test lint airflow stop browser-deps bench bench-search scale-check clean
+.PHONY: run test lint airflow stop browser-deps bench bench-search bench-events scale-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("mediamon needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -40,6 +40,9 @@ bench: $(STAMP)  ## throughput benchmark against bare trafilatura (PAGES=200 for
 
 bench-search: $(STAMP)  ## analyst.search vs LIKE at 100,000 articles, indexing cost per article; writes bench/search_results.json
 	$(BIN)/python bench/search.py $(if $(ARTICLES),--articles $(ARTICLES)) $(if $(PAGES),--pages $(PAGES))
+
+bench-events: $(STAMP)  ## event linking: a run with one new story vs a full relink (STORIES=20000); writes bench/events_results.json
+	$(BIN)/python bench/events_bench.py $(if $(STORIES),--stories $(STORIES))
 
 scale-check: $(STAMP)  ## 2 Celery workers + scheduler + api-server on 127.0.0.1 (the machine's Redis and Postgres)
 	$(BIN)/python -m pip install --quiet -e '.[celery]'

@@ -144,12 +144,13 @@ class ClassifyResult(_Result):
 
 @dataclass(frozen=True)
 class EventsResult(_Result):
-    """``events_db.link_events``: relevant stories, the events they form, and how many of those
-    events have more than one story."""
+    """``events_db.link_events``: relevant stories, the events they form, how many of those events
+    have more than one story, and how many stories this run relinked (0 when nothing changed)."""
 
     stories: int = 0
     events: int = 0
     linked_events: int = 0
+    relinked_stories: int = 0
 
 
 def _items(results: Sequence[Any]) -> list[Any]:
