@@ -147,7 +147,7 @@ def test_a_utc_machine_date_takes_the_offset_of_the_same_instant_written_locally
 
 
 def test_a_machine_date_is_left_alone_when_nothing_shows_the_local_time():
-    value, _ = chosen(f"{HEADLINE} 2024-03-15 {LEAD}", machine=[(DateSource.META, "2024-03-14T16:30:00Z")])
+    value, _ = chosen(f"{HEADLINE} 来源：本网 {LEAD}", machine=[(DateSource.META, "2024-03-14T16:30:00Z")])
     assert value.utcoffset() == timedelta(0)
     naive, _ = chosen(f"{HEADLINE} 2024-03-15 09:30 {LEAD}", machine=[(DateSource.META, "2024-03-15 01:30:00")])
     assert naive.tzinfo is SHANGHAI  # naive dates are read as Shanghai time, whatever the page shows
@@ -177,3 +177,34 @@ def test_extract_writes_a_utc_meta_date_in_the_local_time_the_page_shows():
     assert result.published_at.utcoffset() == timedelta(hours=-4)
     assert result.published_at.date().isoformat() == "2024-03-14"
     assert result.published_at == datetime(2024, 3, 14, 23, 10, tzinfo=UTC)
+
+
+def test_a_utc_machine_date_moves_to_the_day_the_page_shows_without_a_time():
+    # 04:50 UTC is the evening before in the Americas; the byline shows that day.
+    text = f"{HEADLINE} by the newsroom — November 18, 2019 {LEAD}"
+    value, _ = chosen(text, machine=[(DateSource.META, "2019-11-19T04:50:22+00:00")])
+    assert value == datetime(2019, 11, 19, 4, 50, 22, tzinfo=UTC)
+    assert day((value, None)) == "2019-11-18" and value.utcoffset() == timedelta(hours=-5)
+    # A shown day that no nearby time zone reaches is another date (the site's today), not this instant.
+    far, _ = chosen(f"{HEADLINE} November 20, 2019 {LEAD}",
+                    machine=[(DateSource.META, "2019-11-19T06:30:42-05:00")])
+    assert day((far, None)) == "2019-11-19"
+
+
+def test_a_placeholder_machine_date_is_passed_over_without_harm():
+    result = chosen(f"{HEADLINE} November 18, 2019 {LEAD}", machine=[(DateSource.META, "0001-01-01T00:00:00Z")])
+    assert result == (datetime(2019, 11, 18, tzinfo=SHANGHAI), DateSource.LABELLED)
+
+
+def test_english_labels_and_times():
+    text = f"{HEADLINE} By Jane Doe on Monday, November 18th, 2019 at 11:08 a.m. {LEAD} Air Date: November 19, 2019"
+    found = page_dates(text, [HEADLINE])
+    assert found.by_headline == datetime(2019, 11, 18, 11, 8, tzinfo=SHANGHAI)
+    assert found.labelled is None  # "Air Date" labels a video's date, not the page's
+    labelled = page_dates(f"{LEAD} Published Monday, November 18, 2019 8:22PM EST {LEAD}")
+    assert labelled.labelled == datetime(2019, 11, 18, 20, 22, tzinfo=SHANGHAI)
+
+
+def test_a_quoted_headline_is_not_the_header():
+    text = f"{LEAD} 《{HEADLINE}》已有1件评论 读者 的评论 2024-03-19 19:32 {LEAD}"
+    assert page_dates(text, [HEADLINE]).by_headline is None

@@ -156,28 +156,39 @@ def _header_date_lines(header_lines: list[str]) -> list[str]:
 # quarter hours (UTC+05:45 exists).
 _MAX_OFFSET = timedelta(hours=14)
 _OFFSET_STEP = timedelta(minutes=15)
+# The offsets a shown day without a time may move a machine date to: enough for the Americas and
+# East Asia. A larger move says the page shows another date (the site's today, an update), not
+# the same instant in another zone.
+_GUESSED_OFFSET_HOURS = 10
 
 
-def _in_local_time(value: datetime, machine: list[datetime], shown: datetime | None) -> datetime:
+def _in_local_time(value: datetime, machine: list[datetime], shown: _Mention | None) -> datetime:
     """``value`` written in the page's local time, so that its day is the day the page shows.
 
     A machine date with an explicit offset is often in UTC (``...Z``) while the page shows its
     local time: a story of 21:00 in Beijing or of 20:00 in New York carries the next or the same
-    UTC day. The local offset is the one between the time the page shows by its headline or
-    label (``shown``, a wall-clock time) and the instant, when the minutes agree; else the
-    offset of another machine date of the same instant that is not UTC. Naive dates (read as
-    Shanghai time) are left alone."""
-    if _is_naive_reading(value):
-        return value
+    UTC day. The local offset is, in this order: the one between the wall-clock time the page
+    shows by its headline or label (``shown``) and the instant, when the minutes agree; that of
+    another machine date of the same instant that is not UTC; when the page shows a day without
+    a time, the whole-hour offset nearest to the value's own (within GUESSED_OFFSET) that puts the
+    instant on that day. Naive dates (read as Shanghai time) are left alone."""
+    if _is_naive_reading(value) or not EARLIEST_UNCORROBORATED.year <= value.year < datetime.max.year:
+        return value  # (a "0001-01-01" placeholder cannot move west)
     instant = value.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
-    if shown is not None:
-        offset = shown.replace(tzinfo=None, second=0, microsecond=0) - instant
+    if shown is not None and shown.timed:
+        offset = shown.value.replace(tzinfo=None, second=0, microsecond=0) - instant
         if abs(offset) <= _MAX_OFFSET and offset % _OFFSET_STEP == timedelta(0):
             return value.astimezone(timezone(offset))
     if value.utcoffset() == timedelta(0):
         for other in machine:
             if other == value and not _is_naive_reading(other) and other.utcoffset() != timedelta(0):
-                return value.astimezone(other.tzinfo)
+                value = value.astimezone(other.tzinfo)
+                break
+    if shown is not None and not shown.timed and value.date() != (day := shown.value.date()):
+        own = (value.utcoffset() or timedelta(0)) // timedelta(hours=1)
+        for hours in sorted(range(-_GUESSED_OFFSET_HOURS, _GUESSED_OFFSET_HOURS + 1), key=lambda h: abs(h - own)):
+            if (local := value.astimezone(timezone(timedelta(hours=hours)))).date() == day:
+                return local
     return value
 
 
@@ -225,8 +236,10 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 _MONTH_NAME = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6}\.?"
 # "20 Dec 2023", "December 20, 2023", "Dec. 20th 2023": English pages without a machine-readable
 # date write it so.
+# A time of day may follow: "Nov 19, 2019, 10:31 pm CST", "November 18, 2019 8:22AM EST".
 _ENGLISH_DATE = re.compile(
     rf"\b(?:(\d{{1,2}})\s+{_MONTH_NAME},?|{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?)\s+((?:19|20)\d{{2}})\b"
+    r"(?:,?\s*(?:at\s+)?(\d{1,2}):(\d{2})\s*([AaPp])\.?[Mm]\b\.?)?"
 )
 
 
@@ -249,8 +262,8 @@ class PageDates:
     ``first``: the first plain date with a time of day, else the first plain date (plain: not
     labelled as a modification, not one of a list of dates, not a today's-date banner);
     ``discounted``: those others, to be used only when nothing better is found;
-    ``shown``: the labelled or by-headline date when it gives the time of day (the page's
-    wall-clock time, :func:`_in_local_time`).
+    ``shown``: the labelled or by-headline date, the page's local day and perhaps wall-clock time
+    (:func:`_in_local_time`).
     """
 
     labelled: datetime | None = None
@@ -258,7 +271,7 @@ class PageDates:
     by_headline: datetime | None = None
     first: datetime | None = None
     discounted: list[tuple[DateSource, datetime]] = field(default_factory=list)
-    shown: datetime | None = None
+    shown: _Mention | None = None
 
 
 # Labels before a date, within the LABEL_WINDOW characters before it. A bare 发布/发表 ("released")
@@ -266,13 +279,13 @@ class PageDates:
 # list of them ("...新版ZoomEye发布 2019-09-05", "...定下质询日期 2012年12月6日").
 _PUBLISHED_LABEL = re.compile(
     r"(?:(?:发布|发表|发稿|出版)(?:时间|日期)|发布于|发表于|(?:发布|发表|时间|日期)\s*[:：]"
-    r"|\b(?:Published|Posted|Date)(?:\s+on)?)\s*[:：]?\s*$", re.I)
+    r"|\b(?:Published|Posted)(?:\s+on)?(?:\s+[A-Z][a-z]+day,?)?|(?<![A-Za-z]\s)\bDate)\s*[:：]?\s*$", re.I)
 # A modification date is not the publication date when the page labels one too (guancha: 发布 ...
 # 最后更新 ...); alone, 更新时间 is how some sites (BBC Chinese) label the publication time.
 _MODIFIED_LABEL = re.compile(
     r"(?:更新时间|更新日期|最后更新|修改时间|修改日期|更新于|\b(?:Updated|Last\s+updated|Modified)(?:\s+on)?)"
     r"\s*[:：]?\s*$", re.I)
-_LABEL_WINDOW = 12
+_LABEL_WINDOW = 20  # "Published Monday, " is the longest label
 # A date heading a list (related articles, comments, a site's latest news): the run of dates it is
 # in holds LIST_RUN dates or more, each within LIST_GAP characters of the next. An article header
 # shows two dates at most (published, updated) and the article's text parts them from any list.
@@ -291,6 +304,8 @@ _BY_HEADLINE_AFTER = 60
 _BY_HEADLINE_BEFORE = 40
 _HEADLINE_KEY_CHARS = 10  # a headline is found by its beginning (titles get cut or suffixed: "标题...", "标题-网站")
 _MIN_HEADLINE_KEY_CHARS = 6
+# A headline quoted ("《标题》已有1件评论", "Comments on “Title”") is named, not shown as the header.
+_QUOTE_OPENINGS = ("《", "“", "「", '"')
 # A "headline" written more often than this is the site's name (pages titled by their site alone).
 _MAX_HEADLINE_SPANS = 3
 _SENTENCE_PUNCTUATION = re.compile(r"[。，；！？]")
@@ -330,8 +345,11 @@ def _english_mentions(page_text: str, start: int = 0, end: int | None = None) ->
     for match in _ENGLISH_DATE.finditer(page_text, start, len(page_text) if end is None else end):
         day_month_year, month_day_year = match.group(1, 2), match.group(4, 3)
         day, month_name = day_month_year if day_month_year[0] else month_day_year
-        if dated := _datetime(int(match.group(5)), _MONTHS.index(month_name[:3].lower()) + 1, int(day)):
-            mentions.append(_Mention(match.start(), match.end(), dated, False))
+        hour, minute, meridiem = match.group(6, 7, 8)
+        if hour is not None:
+            hour = str(int(hour) % 12 + (12 if meridiem.lower() == "p" else 0))
+        if dated := _datetime(int(match.group(5)), _MONTHS.index(month_name[:3].lower()) + 1, int(day), hour, minute):
+            mentions.append(_Mention(match.start(), match.end(), dated, hour is not None))
     return mentions
 
 
@@ -346,7 +364,8 @@ def _headline_spans(page_text: str, headlines: Sequence[str | None]) -> list[tup
         found: list[tuple[int, int]] = []
         position = page_text.find(key)
         while position >= 0 and len(found) <= _MAX_HEADLINE_SPANS:
-            found.append((position, position + max(len(key), len(headline))))
+            if page_text[max(0, position - 1):position] not in _QUOTE_OPENINGS:
+                found.append((position, position + max(len(key), len(headline))))
             position = page_text.find(key, position + 1)
         if len(found) <= _MAX_HEADLINE_SPANS:
             spans += found
@@ -418,7 +437,7 @@ def page_dates(page_text: str, headlines: Sequence[str | None] = ()) -> PageDate
         elif _PUBLISHED_LABEL.search(before):
             if found.labelled is None:
                 found.labelled = mention.value
-                found.shown = found.shown or (mention.value if mention.timed else None)
+                found.shown = found.shown or mention
         elif spans and (side := _by_headline(mention, page_text, spans)) is not None:
             by_headline[side] = by_headline[side] or mention
         elif index in listed or _is_banner(mention, page_text):
@@ -427,7 +446,7 @@ def page_dates(page_text: str, headlines: Sequence[str | None] = ()) -> PageDate
             plain.append(mention)
     if header := by_headline[0] or by_headline[1]:
         found.by_headline = header.value
-        found.shown = found.shown or (header.value if header.timed else None)
+        found.shown = found.shown or header
     first = next((mention for mention in plain if mention.timed), plain[0] if plain else None)
     if first is None and modified and found.labelled is None and found.by_headline is None:
         first, modified = modified[0], modified[1:]  # the page's only date: its publication date
