@@ -125,7 +125,7 @@ def date_candidates(machine_dates: list[tuple[DateSource, str]], header_lines: l
             yield DateSource.LABELLED, parsed
             break
     if page.labelled is not None:
-        yield page.labelled_source, page.labelled
+        yield DateSource.LABELLED, page.labelled
     if page.by_headline is not None:
         yield DateSource.LABELLED, page.by_headline
     for line in lines[:3]:
@@ -200,6 +200,7 @@ def _is_naive_reading(value: datetime) -> bool:
     """Whether ``value`` was written without an offset (and read as Shanghai time)."""
     return value.tzinfo is SHANGHAI
 
+
 # A publication date this long after the fetch is wrong (time zones account for less); one before
 # EARLIEST_UNCORROBORATED needs a second source (see published_at).
 MAX_DAYS_AFTER_FETCH = timedelta(days=1)
@@ -239,8 +240,7 @@ def _same_day(first: datetime, second: datetime) -> bool:
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NAME = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6}\.?"
 # "20 Dec 2023", "December 20, 2023", "Dec. 20th 2023": English pages without a machine-readable
-# date write it so.
-# A time of day may follow: "Nov 19, 2019, 10:31 pm CST", "November 18, 2019 8:22AM EST".
+# date write it so, perhaps with a time of day ("Nov 19, 2019, 10:31 pm CST", "November 18, 2019 8:22AM").
 _ENGLISH_DATE = re.compile(
     rf"\b(?:(\d{{1,2}})\s+{_MONTH_NAME},?|{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?)\s+((?:19|20)\d{{2}})\b"
     r"(?:,?\s*(?:at\s+)?(\d{1,2}):(\d{2})\s*([AaPp])\.?[Mm]\b\.?)?"
@@ -271,7 +271,6 @@ class PageDates:
     """
 
     labelled: datetime | None = None
-    labelled_source: DateSource = DateSource.LABELLED
     by_headline: datetime | None = None
     first: datetime | None = None
     discounted: list[tuple[DateSource, datetime]] = field(default_factory=list)
@@ -462,6 +461,7 @@ def page_dates(page_text: str, headlines: Sequence[str | None] = (), *, by_headl
     found.first = first.value if first else None
     found.discounted[:0] = [(DateSource.LABELLED, mention.value) for mention in modified]
     return found
+
 
 def is_date_only(line: str) -> bool:
     """Whether ``line`` is a full date (perhaps with a time) and nothing else: a header line."""
