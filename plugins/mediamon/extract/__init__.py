@@ -240,7 +240,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     result.original_title = harvest.original_title
     result.published_at, result.published_at_source = published_at(
         date_candidates(machine_dates(elements["time"], meta, linked), harvest.header_lines, main_lines,
-                        page_text, url, listed_at),
+                        page_text, url, listed_at, headlines=(first_text(elements["h1"]), headline, result.title)),
         fetched_at,
     )
 

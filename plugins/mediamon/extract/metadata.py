@@ -139,8 +139,8 @@ def plausible_author(value: str | None) -> str | None:
     return re.sub(r"^by\s+", "", value.strip(), flags=re.I)
 
 
-# Site suffixes: "标题_红网", "标题 - 新华网", "标题|人民网", "新闻频道--标题".
-_TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|--|——)\s*|\s+[-–—]\s+")
+# Site suffixes: "标题_红网", "标题 - 新华网", "标题|人民网", "新闻频道--标题", "博客 » 标题".
+_TITLE_SEPARATOR = re.compile(r"\s*(?:_|\||｜|--|——|»|›)\s*|\s+[-–—]\s+")
 
 
 def clean_title(raw: str | None, headline: str | None = None) -> str | None:
