@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
-from mediamon.extract import extract
+from mediamon.extract import clean_lines, extract
 from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, second_wins
 from mediamon.settings import ExtractSettings
 
@@ -171,3 +171,14 @@ def test_eval_scores_both_candidates_for_the_leave_one_set_out_view(tmp_path):
         assert candidates["second_f1"] > 0.7 > candidates["first_f1"]
         assert scored["loso"]["f1"] == candidates["second_f1"]  # every gain in the grid takes the article
     assert "1/1" in format_extract_report(result)
+
+
+# --- cleanup that cuts ------------------------------------------------------------------------------
+
+def test_a_related_heading_past_the_middle_cuts_headlines_but_not_paragraphs():
+    lead = ZH_PARAGRAPHS * 2  # the heading stands at two thirds of the text
+    background = ZH_PARAGRAPHS[:2]
+    kept, _ = clean_lines("\n".join([*lead, "相关报道", *background]), SETTINGS)
+    assert kept == [*lead, *background]  # only the heading went
+    kept, _ = clean_lines("\n".join([*lead, "相关报道", *(h[:20] for h in ZH_HEADLINES[:4])]), SETTINGS)
+    assert kept == lead
