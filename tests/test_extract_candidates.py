@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 from mediamon.extract import clean_lines, extract
-from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, second_wins
+from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, is_chrome, second_wins
 from mediamon.settings import ExtractSettings
 
 SETTINGS = ExtractSettings()
@@ -87,7 +87,8 @@ def test_when_neither_adds_prose_the_shorter_wins_as_the_rest_is_chrome():
 def test_a_near_empty_candidate_never_wins_and_an_empty_first_loses():
     # Precision mode empties old table-layout pages: nothing of the first is lost by keeping it.
     assert not compare(ZH_PARAGRAPHS, ["跨省共建产业园"], SETTINGS).second_chosen
-    assert compare([], ZH_PARAGRAPHS[:1], SETTINGS).second_chosen
+    assert compare([], ZH_PARAGRAPHS[:2], SETTINGS).second_chosen
+    assert not compare([], ZH_PARAGRAPHS[0][:30], SETTINGS).second_chosen  # neither is an article
 
 
 def test_a_little_added_prose_keeps_the_first_and_the_gain_decides_the_middle():
@@ -109,16 +110,33 @@ def test_comparisons_are_plain_numbers():
 
 # --- the doubt test --------------------------------------------------------------------------------
 
-def test_doubt_falls_on_short_texts_few_paragraphs_chrome_and_whole_pages():
+def test_a_precision_text_is_doubted_when_short_or_with_few_paragraphs():
     article = evidence(PARAGRAPHS, page_chars=2000, settings=SETTINGS)
     assert article.prose_lines == 5 and article.chrome_share == 0.0
-    assert not doubtful(article, SETTINGS)
-    assert doubtful(evidence(PARAGRAPHS, page_chars=10_000, settings=SETTINGS), SETTINGS)  # under 20 % of the page
-    assert not doubtful(evidence(PARAGRAPHS * 5, page_chars=50_000, settings=SETTINGS), SETTINGS)  # long enough
-    assert doubtful(evidence(PARAGRAPHS[:2], page_chars=800, settings=SETTINGS), SETTINGS)  # two paragraphs
-    with_chrome = evidence(ZH_PARAGRAPHS + ZH_HEADLINES, page_chars=1500, settings=SETTINGS)
-    assert with_chrome.chrome_share > 0.5 and doubtful(with_chrome, SETTINGS)
-    assert doubtful(evidence(PARAGRAPHS, page_chars=800, settings=SETTINGS), SETTINGS)  # 95 % of the page
+    assert not doubtful(article, True, SETTINGS)
+    assert doubtful(evidence(PARAGRAPHS, page_chars=10_000, settings=SETTINGS), True, SETTINGS)  # < 20 % of the page
+    assert not doubtful(evidence(PARAGRAPHS * 5, page_chars=50_000, settings=SETTINGS), True, SETTINGS)  # long enough
+    assert doubtful(evidence(PARAGRAPHS[:2], page_chars=800, settings=SETTINGS), True, SETTINGS)  # two paragraphs
+
+
+def test_a_balanced_text_is_doubted_for_chrome_or_the_whole_page_not_for_its_length():
+    # Balanced mode already ran trafilatura's recall retry: shortness is no reason to look again.
+    assert not doubtful(evidence(PARAGRAPHS[:2], page_chars=10_000, settings=SETTINGS), False, SETTINGS)
+    with_chrome = evidence(ZH_PARAGRAPHS + ZH_HEADLINES, page_chars=3000, settings=SETTINGS)
+    assert with_chrome.chrome_share > 0.5 and doubtful(with_chrome, False, SETTINGS)
+    assert doubtful(evidence(PARAGRAPHS, page_chars=800, settings=SETTINGS), False, SETTINGS)  # 95 % of the page
+
+
+def test_hard_wrapped_text_is_not_chrome_and_never_loses_to_a_shorter_candidate():
+    # Old portals break paragraphs at a fixed width: short lines, most with a stop inside.
+    text = "".join(ZH_PARAGRAPHS)
+    wrapped = [text[i:i + 30] for i in range(0, len(text), 30)]
+    assert not any(is_chrome(line, SETTINGS) for line in wrapped if "。" in line)
+    assert evidence(wrapped, page_chars=1000, settings=SETTINGS).chrome_share < 0.5
+    assert not compare(wrapped, wrapped[:2], SETTINGS).second_chosen
+    assert all(is_chrome(headline, SETTINGS) for headline in ZH_HEADLINES)
+    run = " ".join(ZH_HEADLINES[:3]) + "？" + " ".join(ZH_HEADLINES[3:6])
+    assert is_chrome(run, SETTINGS)  # one stop in 300 characters of headlines
 
 
 # --- the stage -------------------------------------------------------------------------------------

@@ -217,11 +217,12 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
 
     # 5-6. Main text and line cleanup; a second candidate, in the other mode, when the first is doubtful.
     lines, harvest = clean_lines(main_text(tree, url, settings, cjk), settings)
+    precision_first = favors_precision(settings, cjk)
     if settings.second_candidate == "always" or (
-            settings.second_candidate == "when_doubtful" and doubtful(evidence(lines, len(page_text), settings),
-                                                                      settings)):
-        other_mode = not favors_precision(settings, cjk)
-        second = clean_lines(main_text(tree, url, settings, cjk, favor_precision=other_mode, fast=True), settings)
+            settings.second_candidate == "when_doubtful"
+            and doubtful(evidence(lines, len(page_text), settings), precision_first, settings)):
+        second = clean_lines(main_text(tree, url, settings, cjk, favor_precision=not precision_first, fast=True),
+                             settings)
         result.candidate_comparison = compare(lines, second[0], settings)
         if result.candidate_comparison.second_chosen:
             result.other_candidate = "\n".join(lines)

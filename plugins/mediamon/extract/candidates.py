@@ -11,8 +11,9 @@ same tree, and :func:`second_wins` picks one by what each has that the other lac
 - the candidate that adds *article prose* (distinct paragraph-length lines ending like a sentence,
   at least ``min_added_prose_lines`` of them and, net of what the other adds, ``alternative_gain``
   times the other's length) wins: the article rather than its teaser;
-- when neither adds article prose, the shorter one wins (if it is not near-empty): what the longer
-  one adds is chrome (headlines, captions, menus, comment forms);
+- when neither adds article prose and what the longer one adds is mostly chrome (neither prose
+  nor hard-wrapped text: headlines, captions, menus, comment forms), the shorter one wins (if it
+  is not near-empty);
 - else the first candidate stays.
 
 Nothing here looks at a site, a URL or a phrase. The second candidate skips trafilatura's own
@@ -21,13 +22,20 @@ the first, which keeps the fallbacks, is the one kept when the evidence is even.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mediamon.settings import ExtractSettings
-from mediamon.text import LINE_ENDS_SENTENCE
+from mediamon.text import LINE_ENDS_SENTENCE, SENTENCE_STOPS
 
 # Closing quotes and brackets that may follow the stop that ends a sentence.
 _CLOSERS = "\"'’)）」』 "
+# A sentence stop anywhere in a line: the short lines of hard-wrapped text (old portals break
+# paragraphs at a fixed width) mostly have one; headlines, menus, captions and dates do not.
+_SENTENCE_STOP = re.compile(rf"[{SENTENCE_STOPS}]|[.](?:\s|$)")
+# Running text has a stop every 20-60 characters (Chinese) or 80-150 (English); a line with
+# fewer than one per 100 characters that does not end like a sentence is not text.
+_CHARS_PER_STOP = 100
 
 
 @dataclass(frozen=True)
@@ -39,22 +47,29 @@ class Evidence:
     prose_chars: int
     prose_lines: int
     page_share: float
+    # Characters in chrome lines (:func:`is_chrome`): headlines, menus, captions, link labels.
+    chrome_chars: int = 0
 
     @property
     def chrome_share(self) -> float:
-        """Share of the text in lines that are not prose (headings, captions, link labels, menus)."""
-        return 1 - self.prose_chars / self.chars if self.chars else 0.0
+        """Share of the text in chrome lines."""
+        return self.chrome_chars / self.chars if self.chars else 0.0
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """What :func:`second_wins` weighed: each candidate's length and the distinct prose it has that
-    the other lacks (characters and lines), and the verdict (``second_chosen``)."""
+    """What :func:`second_wins` weighed: each candidate's length, the distinct lines it has that the
+    other lacks (characters, and of them the chrome: :func:`is_chrome`) and the prose
+    among them (characters and lines), and the verdict (``second_chosen``)."""
 
     first_chars: int
     second_chars: int
+    first_added_chars: int
+    first_added_chrome_chars: int
     first_added_prose_chars: int
     first_added_prose_lines: int
+    second_added_chars: int
+    second_added_chrome_chars: int
     second_added_prose_chars: int
     second_added_prose_lines: int
     second_chosen: bool
@@ -72,38 +87,54 @@ def evidence(lines: list[str], page_chars: int, settings: ExtractSettings) -> Ev
     visible characters."""
     prose = [line for line in lines if is_prose(line, settings)]
     chars = sum(map(len, lines))
-    return Evidence(chars, sum(map(len, prose)), len(prose), chars / page_chars if page_chars else 1.0)
+    return Evidence(chars, sum(map(len, prose)), len(prose), chars / page_chars if page_chars else 1.0,
+                    _chrome_chars(lines, settings))
 
 
-def doubtful(first: Evidence, settings: ExtractSettings) -> bool:
-    """Whether the first candidate deserves a second look. Any one of:
+def is_chrome(line: str, settings: ExtractSettings) -> bool:
+    """Neither prose nor text: fewer than one sentence stop per ``_CHARS_PER_STOP`` characters.
+    A line of hard-wrapped text (30-50 characters, a stop in most) is text; a headline, a menu, a
+    caption, a date has no stop, and a run of headlines on one line one in hundreds of characters."""
+    if is_prose(line, settings):
+        return False
+    return len(_SENTENCE_STOP.findall(line)) * _CHARS_PER_STOP < len(line)
 
-    - it is short (under ``recheck_max_chars``) and covers less than ``recheck_page_share`` of the
-      page: trafilatura's own condition for its recall retry, which precision mode switches off;
-    - it has fewer than ``min_article_prose_lines`` prose lines: a notice, a teaser, a caption;
-    - at least ``max_chrome_share`` of it is not prose: headline lists, comment blocks, menus;
-    - it covers at least ``whole_page_share`` of the page: the page returned whole.
+
+def _chrome_chars(lines: list[str], settings: ExtractSettings) -> int:
+    return sum(len(line) for line in lines if is_chrome(line, settings))
+
+
+def doubtful(first: Evidence, precision_first: bool, settings: ExtractSettings) -> bool:
+    """Whether the first candidate shows the failure the other mode can mend.
+
+    A precision-mode text (``precision_first``) may have missed the article, which balanced mode
+    would add: it is short (under ``recheck_max_chars``) and covers less than ``recheck_page_share``
+    of the page (trafilatura's own condition for its recall retry, which precision mode switches
+    off), or it has fewer than ``min_article_prose_lines`` prose lines (a notice, a teaser).
+    A balanced-mode text, which trafilatura already retried for recall, may hold chrome that
+    precision mode would drop: at least ``max_chrome_share`` of it is chrome (:func:`is_chrome`:
+    headline lists, comment blocks, menus), or it covers at least ``whole_page_share`` of the
+    page (the page whole).
     """
-    under_extracted = first.chars < settings.recheck_max_chars and first.page_share < settings.recheck_page_share
-    return (under_extracted
-            or first.prose_lines < settings.min_article_prose_lines
-            or first.chrome_share >= settings.max_chrome_share
-            or first.page_share >= settings.whole_page_share)
+    if precision_first:
+        return ((first.chars < settings.recheck_max_chars and first.page_share < settings.recheck_page_share)
+                or first.prose_lines < settings.min_article_prose_lines)
+    return first.chrome_share >= settings.max_chrome_share or first.page_share >= settings.whole_page_share
 
 
-def _added_prose(lines: list[str], other: list[str], settings: ExtractSettings) -> tuple[int, int]:
-    # Distinct prose lines of ``lines`` not in ``other``: repeated blocks count once.
+def _added(lines: list[str], other: list[str], settings: ExtractSettings) -> tuple[int, int, int, int]:
+    # The distinct lines of ``lines`` not in ``other`` (repeated blocks count once): their
+    # characters, chrome characters, prose characters and prose lines.
     known = set(other)
-    added = [line for line in dict.fromkeys(lines) if line not in known and is_prose(line, settings)]
-    return sum(map(len, added)), len(added)
+    added = [line for line in dict.fromkeys(lines) if line not in known]
+    prose = [line for line in added if is_prose(line, settings)]
+    return sum(map(len, added)), _chrome_chars(added, settings), sum(map(len, prose)), len(prose)
 
 
 def compare(first: list[str], second: list[str], settings: ExtractSettings) -> Comparison:
     """Weigh two cleaned candidates and give the verdict of :func:`second_wins`."""
-    first_added, first_lines = _added_prose(first, second, settings)
-    second_added, second_lines = _added_prose(second, first, settings)
-    comparison = Comparison(sum(map(len, first)), sum(map(len, second)), first_added, first_lines,
-                            second_added, second_lines, second_chosen=False)
+    comparison = Comparison(sum(map(len, first)), sum(map(len, second)), *_added(first, second, settings),
+                            *_added(second, first, settings), second_chosen=False)
     chosen = second_wins(comparison, settings.alternative_gain, settings.min_added_prose_lines,
                          settings.min_text_chars)
     return Comparison(**{**vars(comparison), "second_chosen": chosen})
@@ -120,11 +151,14 @@ def second_wins(comparison: Comparison, gain: float, min_added_lines: int, min_t
         return True  # the second has the article, the first a part of it
     if c.first_added_prose_lines >= min_added_lines and -net_second >= gain * max(c.second_chars, 1):
         return False
-    longer_adds = c.second_added_prose_lines if c.second_chars > c.first_chars else c.first_added_prose_lines
-    if longer_adds < min_added_lines:
-        # Neither adds article prose: the shorter wins, as what the longer adds is chrome, unless
-        # it is no article at all.
-        if c.second_chars < c.first_chars:
-            return c.second_chars >= min_text_chars
-        return c.first_chars < min_text_chars and c.second_chars > c.first_chars
-    return False
+    if c.first_chars < min_text_chars or c.second_chars < min_text_chars:
+        return c.first_chars < min_text_chars <= c.second_chars  # only one of them is an article
+    if c.second_chars == c.first_chars:
+        return False
+    second_longer = c.second_chars > c.first_chars
+    longer_prose_lines, longer_added, longer_chrome = (
+        (c.second_added_prose_lines, c.second_added_chars, c.second_added_chrome_chars) if second_longer
+        else (c.first_added_prose_lines, c.first_added_chars, c.first_added_chrome_chars))
+    # Neither adds article prose, and what the longer adds is mostly chrome (hard-wrapped text is
+    # not): the shorter wins.
+    return not second_longer and longer_prose_lines < min_added_lines and 2 * longer_chrome >= longer_added
