@@ -146,13 +146,14 @@ class ExtractSettings:
     # Below this many characters of main text the page is flagged "too_short".
     min_text_chars: int = 50
     # A second main-text candidate, trafilatura in the other mode (extract/candidates.py), is made
-    # when the first is doubtful: short (< recheck_max_chars) and under recheck_page_share of the
-    # page's visible text (trafilatura's own recall-retry thresholds), or with fewer than
-    # min_article_prose_lines prose lines, or at least max_chrome_share of it not prose, or covering
-    # at least whole_page_share of the page. second_candidate "always" makes one for every page
-    # (the evaluation's view of what the doubt test costs), "never" for none. Dev pages
-    # (extract-dev + gne-zh): 38 of 166 doubtful; "always" adds 0.001 on cwce-zh and scrapinghub-aeb
-    # and 0.002 on gne-zh, at 1.65x bare trafilatura's time on the dev pages instead of 1.20x.
+    # when the first is doubtful. After precision mode: short (< recheck_max_chars) and under
+    # recheck_page_share of the page's visible text (trafilatura's own recall-retry thresholds), or
+    # fewer than min_article_prose_lines prose lines. After balanced mode: at least
+    # max_chrome_share of it chrome, or at least whole_page_share of the page. second_candidate
+    # "always" makes one for every page (the evaluation's view of what the doubt test costs),
+    # "never" for none. Doubtful: 19 of the 146 dev pages, 5 of the 20 gne-zh pages with truth, 8
+    # of 80 bench pages; "always" adds 0.001 on cwce-zh and scrapinghub-aeb and 0.005 on gne-zh,
+    # at 1.59x bare trafilatura's time on the dev pages against 1.21x (same run, load 9).
     second_candidate: str = "when_doubtful"
     recheck_max_chars: int = 3000
     recheck_page_share: float = 0.2
