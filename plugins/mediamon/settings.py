@@ -153,7 +153,7 @@ class ExtractSettings:
     # "always" makes one for every page (the evaluation's view of what the doubt test costs),
     # "never" for none. Doubtful: 19 of the 146 dev pages, 5 of the 20 gne-zh pages with truth, 8
     # of 80 bench pages; "always" adds 0.001 on cwce-zh and scrapinghub-aeb and 0.005 on gne-zh,
-    # at 1.59x bare trafilatura's time on the dev pages against 1.21x (same run, load 9).
+    # at 1.25x bare trafilatura's CPU time on the bench pages against 0.97x (never: 0.91x).
     second_candidate: str = "when_doubtful"
     recheck_max_chars: int = 3000
     recheck_page_share: float = 0.2
