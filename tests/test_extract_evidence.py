@@ -1,7 +1,7 @@
 """The extract stage on the failure kinds of issue 12, each reproduced by a small page written here:
 HTML comments inside paragraphs, control characters, a Latin-1 page with stray bytes, a
-precision-mode text that covers little of its page, a "related" heading inside an article, and
-publication dates that cannot be right."""
+"related" heading inside an article, and publication dates that cannot be right (the choice between
+main-text candidates: test_extract_candidates.py)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 from mediamon.extract import SHANGHAI, clean_lines, decode_html, extract
-from mediamon.extract.candidates import prefer_alternative, under_extracted
 from mediamon.extract.dates import date_candidates, published_at
 from mediamon.outcomes import DateSource
 from mediamon.settings import ExtractSettings
@@ -98,47 +97,7 @@ def test_utf8_page_with_one_corrupt_byte_still_beats_a_legacy_declaration():
     assert encoding == "utf-8" and "长三角一体化发展示范区" in text
 
 
-# --- choosing between candidates -------------------------------------------------------------------
-
 SETTINGS = ExtractSettings()
-
-
-def test_an_article_wins_over_a_reprint_notice_or_a_teaser():
-    notice = ["This article is reprinted with permission; all rights remain with the publisher."]
-    article = ["Harbour plan approved", *PARAGRAPHS, *notice]
-    assert prefer_alternative(notice, article, SETTINGS).chosen
-    teaser = PARAGRAPHS[:3]  # 60 % of the article: the rest adds two paragraphs
-    comparison = prefer_alternative(teaser, PARAGRAPHS, SETTINGS)
-    assert comparison.chosen and comparison.added_prose_lines == 2
-
-
-def test_an_alternative_that_adds_captions_or_repeats_the_text_loses():
-    first = PARAGRAPHS[:2]
-    captions = [*first, "Harbour plan approved", "The old docks in 2019. Photo: Archive", "2019-11-19T08:57:40+01:00",
-                "https://example.org/images/docks.jpg"]
-    assert not prefer_alternative(first, captions, SETTINGS).chosen
-    # The same blocks three times over (a page rendering its teaser cards twice) add no new prose.
-    repeated = [*first, *PARAGRAPHS[2:3] * 3]
-    assert not prefer_alternative(first, repeated, SETTINGS).chosen
-
-
-def test_only_a_short_text_covering_little_of_the_page_is_rechecked():
-    assert under_extracted(PARAGRAPHS[:1], page_chars=5000, settings=SETTINGS)
-    assert not under_extracted(PARAGRAPHS, page_chars=1000, settings=SETTINGS)  # most of the page
-    assert not under_extracted(PARAGRAPHS * 5, page_chars=50_000, settings=SETTINGS)  # long enough
-
-
-def test_a_short_article_on_a_heavy_page_gets_a_second_candidate_and_keeps_the_first():
-    result = extract(article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS[:2]), navigation=NAVIGATION).encode(),
-                     url="https://example.org/news/harbour")
-    assert result.candidate_comparison is not None  # the check ran ...
-    assert result.main_text_candidate == "first"  # ... and the balanced text added no prose
-    assert PARAGRAPHS[0] in result.text and "Section number" not in result.text
-
-
-def test_a_long_article_pays_for_no_second_candidate():
-    result = extract(article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS * 4)).encode())
-    assert result.candidate_comparison is None
 
 
 # --- line cleanup ----------------------------------------------------------------------------------

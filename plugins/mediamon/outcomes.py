@@ -118,7 +118,7 @@ class MainTextCandidate(StrEnum):
     """Which main-text candidate the extract stage kept (``Extraction.main_text_candidate``)."""
 
     FIRST = "first"  # trafilatura in the mode of the page's script
-    BALANCED = "balanced"  # the balanced-mode second candidate, which added article prose
+    SECOND = "second"  # trafilatura's other mode, made when the first was doubtful, won on evidence
 
 
 class SourceState(StrEnum):

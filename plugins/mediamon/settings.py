@@ -131,7 +131,7 @@ class ExtractSettings:
     # Lines up to this length may be dropped as chrome (source, byline, share, date lines).
     max_chrome_line_chars: int = 80
     # A related-links / comments heading cuts the rest of the text only past this share of it, and
-    # before the middle only when the rest is not mostly prose; a bare disclaimer heading ("声明：")
+    # only when the rest is not mostly prose; a bare disclaimer heading ("声明：")
     # only when at most max_disclaimer_share of the text follows it. Neither cut fires on a dev
     # page: the conditions keep a heading inside an article from cutting it in half.
     tail_cut_from: float = 0.3
@@ -145,16 +145,26 @@ class ExtractSettings:
     min_menu_run: int = 5
     # Below this many characters of main text the page is flagged "too_short".
     min_text_chars: int = 50
-    # A precision-mode main text shorter than recheck_max_chars and below recheck_page_share of the
-    # page's visible text gets a second, balanced-mode candidate (extract/candidates.py). These are
-    # trafilatura's own thresholds for its recall retry (ESCALATION_MAX_LENGTH, _PAGE_SHARE), which
-    # precision mode switches off; they trigger on 7 of the 146 dev pages.
+    # A second main-text candidate, trafilatura in the other mode (extract/candidates.py), is made
+    # when the first is doubtful. After precision mode: short (< recheck_max_chars) and under
+    # recheck_page_share of the page's visible text (trafilatura's own recall-retry thresholds), or
+    # fewer than min_article_prose_lines prose lines. After balanced mode: at least
+    # max_chrome_share of it chrome, or at least whole_page_share of the page. second_candidate
+    # "always" makes one for every page (the evaluation's view of what the doubt test costs),
+    # "never" for none. Doubtful: 19 of the 146 dev pages, 5 of the 20 gne-zh pages with truth, 8
+    # of 80 bench pages; "always" adds 0.001 on cwce-zh and scrapinghub-aeb and 0.005 on gne-zh,
+    # at 1.25x bare trafilatura's CPU time on the bench pages against 0.97x (never: 0.91x).
+    second_candidate: str = "when_doubtful"
     recheck_max_chars: int = 3000
     recheck_page_share: float = 0.2
-    # The second candidate wins when it adds at least min_added_prose_lines distinct prose lines
-    # (>= min_prose_line_chars, ending like a sentence) amounting to alternative_gain times the
-    # first's length. Every gain from 0.25 to 3 gives the same dev figures (leave-one-set-out too):
-    # 0.5 because a teaser that is 60 % of its article must lose to it.
+    min_article_prose_lines: int = 3
+    max_chrome_share: float = 0.3
+    whole_page_share: float = 0.9
+    # A prose line is at least min_prose_line_chars long and ends like a sentence. The candidate
+    # that adds at least min_added_prose_lines distinct prose lines, net alternative_gain times
+    # the other's length, wins; else the shorter when the longer adds no such prose. Every gain
+    # from 0.25 to 3 gives the same dev figures (leave-one-set-out too): 0.5 because a teaser that
+    # is 60 % of its article must lose to it.
     min_prose_line_chars: int = 40
     min_added_prose_lines: int = 2
     alternative_gain: float = 0.5
@@ -167,6 +177,11 @@ class ExtractSettings:
         _check(0 <= self.max_disclaimer_share <= 1, "extract.max_disclaimer_share is a share of the text, 0 to 1")
         _check(0 <= self.recheck_page_share <= 1, "extract.recheck_page_share is a share of the page, 0 to 1")
         _check(self.recheck_max_chars >= 0, "extract.recheck_max_chars must not be negative")
+        _check(self.second_candidate in ("when_doubtful", "always", "never"),
+               "extract.second_candidate is 'when_doubtful', 'always' or 'never'")
+        _check(0 <= self.max_chrome_share <= 1, "extract.max_chrome_share is a share of the text, 0 to 1")
+        _check(self.whole_page_share >= 0, "extract.whole_page_share must not be negative")
+        _check(self.min_article_prose_lines >= 0, "extract.min_article_prose_lines must not be negative")
         _check(self.min_prose_line_chars >= 1, "extract.min_prose_line_chars must be at least 1")
         _check(self.min_added_prose_lines >= 1, "extract.min_added_prose_lines must be at least 1")
         _check(self.alternative_gain >= 0, "extract.alternative_gain must not be negative")

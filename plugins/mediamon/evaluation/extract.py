@@ -11,25 +11,24 @@ character and English per word. Pages whose truth has no body are skipped. The p
 right when the day of ``published_at`` (in its own offset) is the truth's; pages whose
 ``publish_time`` is not a full date are not counted.
 
-The one fitted choice of the stage, the gain a second main-text candidate must bring
+The one fitted choice of the stage, the net gain in prose a main-text candidate must bring to win
 (``ExtractSettings.alternative_gain``), is also scored leave-one-set-out: for each set, the gain
 that does best on the other sets (macro F1 over sets) is applied to it.
 """
 from __future__ import annotations
 
 import json
-import math
 import re
 import statistics
 import time
 from collections import Counter
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import trafilatura
 
 from mediamon.extract import Extraction, extract
+from mediamon.extract.candidates import Comparison, second_wins
 from mediamon.outcomes import MainTextCandidate
 from mediamon.settings import ExtractSettings
 from mediamon.text import HAN
@@ -91,10 +90,9 @@ def _f1_at_gain(page: dict, gain: float) -> float:
     candidates = page.get("candidates")
     if candidates is None:
         return page["mediamon"]["f1"]
-    comparison = candidates["comparison"]
-    chosen = (comparison["added_prose_lines"] >= candidates["min_added_prose_lines"]
-              and comparison["added_prose_chars"] >= gain * max(comparison["first_chars"], 1))
-    return candidates["balanced_f1" if chosen else "first_f1"]
+    chosen = second_wins(Comparison(**candidates["comparison"]), gain, candidates["min_added_prose_lines"],
+                         candidates["min_text_chars"])
+    return candidates["second_f1" if chosen else "first_f1"]
 
 
 def _score_page(html_path: Path, truth: dict, settings: ExtractSettings) -> dict:
@@ -109,17 +107,15 @@ def _score_page(html_path: Path, truth: dict, settings: ExtractSettings) -> dict
     page = {"id": html_path.stem, "url": url, "mediamon": _scored(ours.text, gold, ours_seconds),
             "trafilatura": _scored(theirs, gold, theirs_seconds)}
     if ours.candidate_comparison is not None:
-        # Both candidates, for the leave-one-set-out view: the other one by forcing the choice.
+        # Both candidates' F1, for the leave-one-set-out view.
         switched = ours.main_text_candidate != MainTextCandidate.FIRST
-        forced = math.inf if switched else 0.0
-        other = extract(body, url=url, settings=replace(settings, alternative_gain=forced)).text
-        first, balanced = (other, ours.text) if switched else (ours.text, other)
+        first, second = (ours.other_candidate, ours.text) if switched else (ours.text, ours.other_candidate)
         page["candidates"] = {
-            "comparison": {key: getattr(ours.candidate_comparison, key)
-                           for key in ("first_chars", "added_prose_chars", "added_prose_lines", "chosen")},
+            "comparison": vars(ours.candidate_comparison),
             "min_added_prose_lines": settings.min_added_prose_lines,
+            "min_text_chars": settings.min_text_chars,
             "first_f1": precision_recall_f1(first, gold)[2],
-            "balanced_f1": precision_recall_f1(balanced, gold)[2],
+            "second_f1": precision_recall_f1(second, gold)[2],
         }
     truth_day = _truth_day(truth.get("publish_time"))
     if truth_day is not None:
@@ -142,7 +138,7 @@ def _evaluate_set(directory: Path, settings: ExtractSettings) -> dict:
         "directory": str(directory),
         "pages": pages,
         "macro": macro,
-        "switched": sum(1 for p in pages if p.get("candidates", {}).get("comparison", {}).get("chosen")),
+        "switched": sum(1 for p in pages if p.get("candidates", {}).get("comparison", {}).get("second_chosen")),
         "second_candidates": sum(1 for p in pages if "candidates" in p),
         "dates": {"pages": len(dated), "right": sum(1 for d in dated if d["right"])},
     }

@@ -9,9 +9,9 @@
    made readable to trafilatura;
 5. main text (``parse``): trafilatura with settings suited to CJK (sizes count characters);
 6. line cleanup (``clean``): the Chinese page chrome trafilatura keeps (来源/责任编辑/声明 lines,
-   related links, "阅读下一篇" ...) dropped, and the metadata those lines carry harvested; when a
-   precision-mode text covers little of the page, a balanced-mode candidate is cleaned too and
-   chosen on evidence (``candidates``);
+   related links, "阅读下一篇" ...) dropped, and the metadata those lines carry harvested; when the
+   text gives reason to doubt it, trafilatura's other mode makes a second candidate, cleaned
+   alike, and the evidence of the two chooses (``candidates``);
 7. translation split (``lang``): an appended translation (``英文翻译内容:`` ...) kept apart;
 8. dates and authors (``dates``, ``metadata``, ``clean``);
 9. verdict: ``failure_reason`` when no article was found.
@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from mediamon import safe
-from mediamon.extract.candidates import Comparison, prefer_alternative, under_extracted
+from mediamon.extract.candidates import Comparison, compare, doubtful, evidence
 from mediamon.extract.clean import clean_lines, harvest_names_from_page
 from mediamon.extract.dates import SHANGHAI, date_candidates, parse_date, published_at
 from mediamon.extract.decode import decode_html
@@ -99,12 +99,13 @@ class Extraction:
     page_fields: dict[str, str] = field(default_factory=dict)
     extractor_version: str = ExtractSettings.version
     failure_reason: str | None = None
-    # Which main-text candidate was kept: "first" (trafilatura in the page's mode), or "balanced"
-    # when that was a precision-mode text covering little of the page and the balanced-mode text
-    # added prose; ``candidate_comparison`` is the evidence when a second candidate was made
+    # Which main-text candidate was kept: "first" (trafilatura in the page's mode) or "second" (the
+    # other mode, made when the first was doubtful); ``candidate_comparison`` is the evidence and
+    # ``other_candidate`` the text not kept, when a second candidate was made
     # (:mod:`mediamon.extract.candidates`).
     main_text_candidate: MainTextCandidate = MainTextCandidate.FIRST
     candidate_comparison: Comparison | None = None
+    other_candidate: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (``published_at`` as ISO 8601)."""
@@ -214,14 +215,21 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
     drop_code(tree)  # after the readers above, which see the page as served
     paragraphs_from_loose_text(tree)  # after drop_code, which leaves a dropped script's tail loose
 
-    # 5-6. Main text and line cleanup; a second candidate when the first covers little of the page.
+    # 5-6. Main text and line cleanup; a second candidate, in the other mode, when the first is doubtful.
     lines, harvest = clean_lines(main_text(tree, url, settings, cjk), settings)
-    if favors_precision(settings, cjk) and under_extracted(lines, len(page_text), settings):
-        second = clean_lines(main_text(tree, url, settings, cjk, favor_precision=False), settings)
-        result.candidate_comparison = prefer_alternative(lines, second[0], settings)
-        if result.candidate_comparison.chosen:
+    precision_first = favors_precision(settings, cjk)
+    if settings.second_candidate == "always" or (
+            settings.second_candidate == "when_doubtful"
+            and doubtful(evidence(lines, len(page_text), settings), precision_first, settings)):
+        second = clean_lines(main_text(tree, url, settings, cjk, favor_precision=not precision_first, fast=True),
+                             settings)
+        result.candidate_comparison = compare(lines, second[0], settings)
+        if result.candidate_comparison.second_chosen:
+            result.other_candidate = "\n".join(lines)
             lines, harvest = second
-            result.main_text_candidate = MainTextCandidate.BALANCED
+            result.main_text_candidate = MainTextCandidate.SECOND
+        else:
+            result.other_candidate = "\n".join(second[0])
 
     # 7. Translation split.
     main_lines, translation_lines = split_translation(lines)

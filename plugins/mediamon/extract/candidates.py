@@ -1,61 +1,164 @@
 """Choosing the main text between candidates, on evidence.
 
-The first candidate is trafilatura in the mode chosen for the page's script (precision mode for
-non-CJK pages, where it keeps comment and related-story blocks out). Precision mode also turns off
-trafilatura's own safety net, the recall retry of a short extraction, so on some pages it keeps a
-reprint notice or a teaser while the article is on the page. When the first candidate covers
-little of the page (:func:`under_extracted`), a second one is made by the same trafilatura call in
-its default (balanced) mode on the same tree, and :func:`prefer_alternative` takes it only when it
-adds article-like text: distinct prose lines amounting to a good share of the first candidate's
-length. Nothing here looks at a site, a URL or a phrase.
+The first candidate is trafilatura in the mode chosen for the page's script (balanced for CJK pages,
+precision for the others). Either mode fails in its own way: precision mode keeps a reprint notice
+or a teaser while the article is on the page (it also turns off trafilatura's recall retry), or
+empties an old table-layout page; balanced mode keeps the comment, headline and channel blocks
+around a short article, or a forum page whole. So when the first candidate gives reason to doubt
+it (:func:`doubtful`), a second one is made by the same trafilatura call in the other mode, on the
+same tree, and :func:`second_wins` picks one by what each has that the other lacks:
 
-Only pages that trigger the check pay for the second call (7 of the 146 dev pages, all English):
-running both candidates on every page would double the extraction time.
+- the candidate that adds *article prose* (distinct paragraph-length lines ending like a sentence,
+  at least ``min_added_prose_lines`` of them and, net of what the other adds, ``alternative_gain``
+  times the other's length) wins: the article rather than its teaser;
+- when neither adds article prose and what the longer one adds is mostly chrome (neither prose
+  nor hard-wrapped text: headlines, captions, menus, comment forms), the shorter one wins (if it
+  is not near-empty);
+- else the first candidate stays.
+
+Nothing here looks at a site, a URL or a phrase. The second candidate skips trafilatura's own
+comparison with its readability/justext fallbacks (``fast``): it costs about 0.6 of the first, and
+the first, which keeps the fallbacks, is the one kept when the evidence is even.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mediamon.settings import ExtractSettings
-from mediamon.text import LINE_ENDS_SENTENCE
+from mediamon.text import LINE_ENDS_SENTENCE, SENTENCE_STOPS
 
 # Closing quotes and brackets that may follow the stop that ends a sentence.
 _CLOSERS = "\"'’)）」』 "
+# A sentence stop anywhere in a line: the short lines of hard-wrapped text (old portals break
+# paragraphs at a fixed width) mostly have one; headlines, menus, captions and dates do not.
+_SENTENCE_STOP = re.compile(rf"[{SENTENCE_STOPS}]|[.](?:\s|$)")
+# Running text has a stop every 20-60 characters (Chinese) or 80-150 (English); a line with
+# fewer than one per 100 characters that does not end like a sentence is not text.
+_CHARS_PER_STOP = 100
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one candidate looks like: its length, its prose (characters and lines) and the share of
+    the page's visible text it covers."""
+
+    chars: int
+    prose_chars: int
+    prose_lines: int
+    page_share: float
+    # Characters in chrome lines (:func:`is_chrome`): headlines, menus, captions, link labels.
+    chrome_chars: int = 0
+
+    @property
+    def chrome_share(self) -> float:
+        """Share of the text in chrome lines."""
+        return self.chrome_chars / self.chars if self.chars else 0.0
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """What :func:`prefer_alternative` weighed: the first candidate's length, the distinct prose the
-    alternative adds (characters and lines), and the verdict."""
+    """What :func:`second_wins` weighed: each candidate's length, the distinct lines it has that the
+    other lacks (characters, and of them the chrome: :func:`is_chrome`) and the prose
+    among them (characters and lines), and the verdict (``second_chosen``)."""
 
     first_chars: int
-    added_prose_chars: int
-    added_prose_lines: int
-    chosen: bool
+    second_chars: int
+    first_added_chars: int
+    first_added_chrome_chars: int
+    first_added_prose_chars: int
+    first_added_prose_lines: int
+    second_added_chars: int
+    second_added_chrome_chars: int
+    second_added_prose_chars: int
+    second_added_prose_lines: int
+    second_chosen: bool
 
 
-def under_extracted(lines: list[str], page_chars: int, settings: ExtractSettings) -> bool:
-    """Whether a candidate is short (under ``recheck_max_chars``) and covers less than
-    ``recheck_page_share`` of the page's visible text: then another candidate deserves a look."""
-    chars = sum(map(len, lines))
-    return chars < settings.recheck_max_chars and chars < settings.recheck_page_share * page_chars
-
-
-def _is_prose(line: str, settings: ExtractSettings) -> bool:
-    # A paragraph of running text: long enough and closed like a sentence. Captions, headings,
-    # link labels, dates and URLs are not. A closing quote or bracket may follow the stop.
+def is_prose(line: str, settings: ExtractSettings) -> bool:
+    """A paragraph of running text: long enough and closed like a sentence. Captions, headings,
+    link labels, dates and URLs are not. A closing quote or bracket may follow the stop."""
     return (len(line) >= settings.min_prose_line_chars
             and LINE_ENDS_SENTENCE.search(line.rstrip(_CLOSERS)) is not None)
 
 
-def prefer_alternative(first: list[str], alternative: list[str], settings: ExtractSettings) -> Comparison:
-    """Compare two cleaned candidates: the alternative wins when the prose lines it adds (distinct,
-    not in ``first``: repeated blocks count once) number at least ``min_added_prose_lines`` and
-    amount to at least ``alternative_gain`` times ``first``'s length."""
-    first_chars = sum(map(len, first))
-    known = set(first)
-    added = [line for line in dict.fromkeys(alternative) if line not in known and _is_prose(line, settings)]
-    added_chars = sum(map(len, added))
-    chosen = (len(added) >= settings.min_added_prose_lines
-              and added_chars >= settings.alternative_gain * max(first_chars, 1))
-    return Comparison(first_chars, added_chars, len(added), chosen)
+def evidence(lines: list[str], page_chars: int, settings: ExtractSettings) -> Evidence:
+    """The :class:`Evidence` of a candidate's cleaned ``lines`` on a page of ``page_chars``
+    visible characters."""
+    prose = [line for line in lines if is_prose(line, settings)]
+    chars = sum(map(len, lines))
+    return Evidence(chars, sum(map(len, prose)), len(prose), chars / page_chars if page_chars else 1.0,
+                    _chrome_chars(lines, settings))
+
+
+def is_chrome(line: str, settings: ExtractSettings) -> bool:
+    """Neither prose nor text: fewer than one sentence stop per ``_CHARS_PER_STOP`` characters.
+    A line of hard-wrapped text (30-50 characters, a stop in most) is text; a headline, a menu, a
+    caption, a date has no stop, and a run of headlines on one line one in hundreds of characters."""
+    if is_prose(line, settings):
+        return False
+    return len(_SENTENCE_STOP.findall(line)) * _CHARS_PER_STOP < len(line)
+
+
+def _chrome_chars(lines: list[str], settings: ExtractSettings) -> int:
+    return sum(len(line) for line in lines if is_chrome(line, settings))
+
+
+def doubtful(first: Evidence, precision_first: bool, settings: ExtractSettings) -> bool:
+    """Whether the first candidate shows the failure the other mode can mend.
+
+    A precision-mode text (``precision_first``) may have missed the article, which balanced mode
+    would add: it is short (under ``recheck_max_chars``) and covers less than ``recheck_page_share``
+    of the page (trafilatura's own condition for its recall retry, which precision mode switches
+    off), or it has fewer than ``min_article_prose_lines`` prose lines (a notice, a teaser).
+    A balanced-mode text, which trafilatura already retried for recall, may hold chrome that
+    precision mode would drop: at least ``max_chrome_share`` of it is chrome (:func:`is_chrome`:
+    headline lists, comment blocks, menus), or it covers at least ``whole_page_share`` of the
+    page (the page whole).
+    """
+    if precision_first:
+        return ((first.chars < settings.recheck_max_chars and first.page_share < settings.recheck_page_share)
+                or first.prose_lines < settings.min_article_prose_lines)
+    return first.chrome_share >= settings.max_chrome_share or first.page_share >= settings.whole_page_share
+
+
+def _added(lines: list[str], other: list[str], settings: ExtractSettings) -> tuple[int, int, int, int]:
+    # The distinct lines of ``lines`` not in ``other`` (repeated blocks count once): their
+    # characters, chrome characters, prose characters and prose lines.
+    known = set(other)
+    added = [line for line in dict.fromkeys(lines) if line not in known]
+    prose = [line for line in added if is_prose(line, settings)]
+    return sum(map(len, added)), _chrome_chars(added, settings), sum(map(len, prose)), len(prose)
+
+
+def compare(first: list[str], second: list[str], settings: ExtractSettings) -> Comparison:
+    """Weigh two cleaned candidates and give the verdict of :func:`second_wins`."""
+    comparison = Comparison(sum(map(len, first)), sum(map(len, second)), *_added(first, second, settings),
+                            *_added(second, first, settings), second_chosen=False)
+    chosen = second_wins(comparison, settings.alternative_gain, settings.min_added_prose_lines,
+                         settings.min_text_chars)
+    return Comparison(**{**vars(comparison), "second_chosen": chosen})
+
+
+def second_wins(comparison: Comparison, gain: float, min_added_lines: int, min_text_chars: int) -> bool:
+    """The rule of the module docstring on a :class:`Comparison` (``gain``: ``alternative_gain``;
+    ``min_added_lines``: ``min_added_prose_lines``; ``min_text_chars``: the shortest text that is
+    an article). A function of the comparison's numbers alone, so an evaluation can re-run it with
+    another gain."""
+    c = comparison
+    net_second = c.second_added_prose_chars - c.first_added_prose_chars
+    if c.second_added_prose_lines >= min_added_lines and net_second >= gain * max(c.first_chars, 1):
+        return True  # the second has the article, the first a part of it
+    if c.first_added_prose_lines >= min_added_lines and -net_second >= gain * max(c.second_chars, 1):
+        return False
+    if c.first_chars < min_text_chars or c.second_chars < min_text_chars:
+        return c.first_chars < min_text_chars <= c.second_chars  # only one of them is an article
+    if c.second_chars == c.first_chars:
+        return False
+    second_longer = c.second_chars > c.first_chars
+    longer_prose_lines, longer_added, longer_chrome = (
+        (c.second_added_prose_lines, c.second_added_chars, c.second_added_chrome_chars) if second_longer
+        else (c.first_added_prose_lines, c.first_added_chars, c.first_added_chrome_chars))
+    # Neither adds article prose, and what the longer adds is mostly chrome (hard-wrapped text is
+    # not): the shorter wins.
+    return not second_longer and longer_prose_lines < min_added_lines and 2 * longer_chrome >= longer_added

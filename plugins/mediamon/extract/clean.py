@@ -88,8 +88,7 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
     Removes: source / author / editor / original-title lines (harvested), disclaimers, breadcrumbs,
     share/print/paging lines, header lines of several ``label:`` fields, date-only lines, and
     everything after a related-links / channel-list / comment heading in the latter part of the text
-    (from ``tail_cut_from``; before the middle only when what follows is not mostly prose, else the
-    heading alone), or after a bare disclaimer heading in the last ``max_disclaimer_share`` of it.
+    (from ``tail_cut_from``, when what follows is not mostly prose; else the heading alone), or after a bare disclaimer heading in the last ``max_disclaimer_share`` of it.
     Returns the kept lines and the harvest.
     """
     harvest = Harvest()
@@ -103,9 +102,9 @@ def clean_lines(text: str, settings: ExtractSettings) -> tuple[list[str], Harves
         seen += len(line)
         short = len(line) <= settings.max_chrome_line_chars
         if position >= settings.tail_cut_from and _TAIL_HEADING.match(line):
-            # More prose after the heading than before it: a heading inside the article ("延伸阅读"
-            # before background paragraphs), which must not cut it in half.
-            if position >= 0.5 or not _mostly_prose(lines[index + 1:], settings):
+            # Mostly prose after the heading: a heading inside the article ("延伸阅读" before
+            # background paragraphs), whose paragraphs must not go with it, wherever it stands.
+            if not _mostly_prose(lines[index + 1:], settings):
                 break
             continue
         if short and (match := _SOURCE_LINE.match(line)):

@@ -145,14 +145,16 @@ def favors_precision(settings: ExtractSettings, cjk: bool) -> bool:
 
 
 def main_text(tree: lxml.html.HtmlElement, url: str | None, settings: ExtractSettings, cjk: bool,
-              favor_precision: bool | None = None) -> str:
+              favor_precision: bool | None = None, fast: bool = False) -> str:
     """The main text trafilatura finds in ``tree`` ("" when none); CJK pages get their own table and
-    precision settings. ``favor_precision`` overrides the latter (the second candidate runs in
-    trafilatura's balanced mode). trafilatura works on its own copy: ``tree`` is left as it was."""
+    precision settings. ``favor_precision`` overrides the latter (the second candidate runs in the
+    other mode); ``fast`` skips trafilatura's comparison with its readability/justext fallbacks.
+    trafilatura works on its own copy: ``tree`` is left as it was."""
     if favor_precision is None:
         favor_precision = favors_precision(settings, cjk)
     return trafilatura.extract(
         tree,
+        fast=fast,
         url=url,
         config=_trafilatura_config(settings),
         include_comments=False,
