@@ -104,23 +104,14 @@ BEGIN
 END
 $$;
 
--- The cheap rank of one article for a query: per positive term, 1 when the title contains it, plus
--- n/(n+1) for its n occurrences in text and translation. Computed only for the rows returned (or,
--- with order_by => 'rank', for every match: that reads every matching text).
-CREATE FUNCTION mediamon_search_rank(title text, body text, translation text, patterns text[])
-RETURNS real
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT coalesce(sum((coalesce(title, '') ~ p)::integer + n::real / (n + 1)), 0)::real
-    FROM unnest(patterns) p
-    CROSS JOIN LATERAL (SELECT regexp_count(coalesce(body, ''), p) + regexp_count(coalesce(translation, ''), p) AS n) c
-$$;
-
 -- Search title, text and translation. Matches equal LIKE '%term%' on each of those fields, with
 -- A-Z matched in either case. The GIN index gives the matches of the terms it decides (no text is
 -- read); the other terms are rechecked with strpos() (or, for a term with Latin letters, a
 -- case-folding regular expression) on the index's candidates only. All matches are collected
 -- first (MATERIALIZED: never a scan in date order that would compute the tokens row by row), then
--- the page is cut and only its rows are ranked. Newest first, or by rank with order_by => 'rank';
+-- the page is cut. rank = how many of the query's (not excluded) terms the title contains: it
+-- reads no text, so it costs nothing per match (a rank from term counts in the text would read
+-- every matching text, which is what LIKE costs). Newest first, or by rank with order_by => 'rank';
 -- page with max_results and skip, or by keyset: after => the last article_id of the previous page
 -- (newest first only). work_mem keeps the bitmap of a frequent term exact (a lossy page would
 -- recompute the tokens of its rows). Runs with the caller's rights: it reads analyst.articles.
@@ -140,7 +131,7 @@ DECLARE
     needs_recheck boolean;
     terms text[];
     patterns text[];
-    positive text[];
+    title_rank text;
     tsq tsquery;
     after_at timestamptz;
 BEGIN
@@ -157,9 +148,11 @@ BEGIN
         END IF;
     END IF;
     SELECT array_agg(s.term ORDER BY s.n), array_agg(mediamon_search_pattern(s.term) ORDER BY s.n),
-           array_agg(mediamon_search_pattern(s.term) ORDER BY s.n) FILTER (WHERE NOT s.negated),
-           bool_or(NOT s.exact)
-    INTO terms, patterns, positive, needs_recheck
+           bool_or(NOT s.exact),
+           coalesce(string_agg(CASE WHEN s.term ~ '[a-z]' THEN format('(coalesce(a.title, '''') ~ $5[%s])::integer', s.n)
+                                    ELSE format('(strpos(coalesce(a.title, ''''), $2[%s]) > 0)::integer', s.n) END,
+                               ' + ') FILTER (WHERE NOT s.negated), '0')
+    INTO terms, patterns, needs_recheck, title_rank
     FROM analyst.search_terms(query) WITH ORDINALITY s(clause, negated, term, tsq, exact, n);
     IF terms IS NULL THEN
         RETURN;
@@ -185,6 +178,8 @@ BEGIN
         GROUP BY s.clause
     ) c;
     tsq := prefilter::tsquery;
+    -- The matches are collected narrow (id and date: no column the page does not need), the page
+    -- is cut, and only its rows are joined back for their columns.
     RETURN QUERY EXECUTE format($q$
         WITH hits AS MATERIALIZED (
             SELECT a.article_id, a.published_at %s
@@ -192,30 +187,26 @@ BEGIN
             WHERE %s AND %s
         ), page AS (
             SELECT h.* FROM hits h
-            WHERE $7::bigint IS NULL
-               OR (CASE WHEN $8::timestamptz IS NULL
-                        THEN h.published_at IS NULL AND h.article_id < $7
-                        ELSE h.published_at < $8 OR h.published_at IS NULL
-                             OR (h.published_at = $8 AND h.article_id < $7) END)
-            ORDER BY %s
+            WHERE $6::bigint IS NULL
+               OR (CASE WHEN $7::timestamptz IS NULL
+                        THEN h.published_at IS NULL AND h.article_id < $6
+                        ELSE h.published_at < $7 OR h.published_at IS NULL
+                             OR (h.published_at = $7 AND h.article_id < $6) END)
+            ORDER BY %s h.published_at DESC NULLS LAST, h.article_id DESC
             LIMIT $3 OFFSET $4
         )
         SELECT a.article_id, a.story_key, a.story_id, a.title, a.site, a.published_at, a.published_date,
-               %s AS rank
+               (%s)::real AS rank
         FROM page p
         JOIN analyst.articles a ON a.article_id = p.article_id
-        ORDER BY %s $q$,
-        CASE order_by WHEN 'rank' THEN ', mediamon_search_rank(a.title, a.text, a.translation, $6) AS rank'
-                      ELSE '' END,
+        ORDER BY %s p.published_at DESC NULLS LAST, p.article_id DESC $q$,
+        CASE order_by WHEN 'rank' THEN ', ' || title_rank || ' AS rank' ELSE '' END,
         CASE WHEN tsq IS NULL THEN 'true' ELSE 'a.search_vector @@ $1' END,
         CASE WHEN needs_recheck THEN recheck ELSE 'true' END,
-        CASE order_by WHEN 'rank' THEN 'h.rank DESC, h.published_at DESC NULLS LAST, h.article_id DESC'
-                      ELSE 'h.published_at DESC NULLS LAST, h.article_id DESC' END,
-        CASE order_by WHEN 'rank' THEN 'p.rank'
-                      ELSE 'mediamon_search_rank(a.title, a.text, a.translation, $6)' END,
-        CASE order_by WHEN 'rank' THEN 'p.rank DESC, p.published_at DESC NULLS LAST, p.article_id DESC'
-                      ELSE 'p.published_at DESC NULLS LAST, p.article_id DESC' END)
-    USING tsq, terms, max_results, skip, patterns, coalesce(positive, '{}'), after, after_at;
+        CASE order_by WHEN 'rank' THEN 'h.rank DESC,' ELSE '' END,
+        title_rank,
+        CASE order_by WHEN 'rank' THEN 'p.rank DESC,' ELSE '' END)
+    USING tsq, terms, max_results, skip, patterns, after, after_at;
 END
 $$;
 
