@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,38 @@ def test_keyset_paging_and_rank(corpus):
         assert {r.article_id: r.rank for r in newest} == {r.article_id: r.rank for r in ranked}
         with pytest.raises(sa.exc.DBAPIError, match="after"):
             conn.execute(sa.text("SELECT * FROM analyst.search('发展', after => -1)")).fetchall()
+
+
+def test_upgrade_from_stored_vectors_drops_them_and_indexes_existing_articles(settings, other_database, tmp_path):
+    """An install at migration 013 (a stored search_vector per article, filled by the old search
+    stage): 014 drops the column and its indexes, and the articles already there are found."""
+    old_schema = tmp_path / "migrations"
+    old_schema.mkdir()
+    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name[:3]) <= 13:
+            shutil.copy(path, old_schema / path.name)
+    old = replace(settings, database_url=other_database)
+    store.upgrade(store.engine(old), old_schema)
+    texts = ["上海与江苏、浙江、安徽共同推进长三角一体化", "沪苏浙皖四地合作", "粤港澳大湾区 Greater Bay Area"]
+    with store.transaction(old) as conn:
+        conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
+                             "VALUES ('old', 'old', 'zh', 'page', 'http://127.0.0.1/')")
+        for i, text in enumerate(texts):
+            conn.execute(sa.text(
+                "INSERT INTO urls (url_id, canonical_url, source_id, host, status) "
+                "VALUES (:i, :u, 'old', '127.0.0.1', 'fetched')"), {"i": i + 1, "u": f"http://127.0.0.1/{i}"})
+            conn.execute(sa.text(
+                "INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, text_sha256, "
+                "extractor_version, search_vector) VALUES (:i, :u, 'old', '127.0.0.1', 't', :text, :i, 'old', "
+                "to_tsvector('simple', :text))"), {"i": i + 1, "u": f"http://127.0.0.1/{i}", "text": text})
+    assert store.upgrade(store.engine(old)) == [p.name for p in sorted(store.MIGRATIONS_DIR.glob("*.sql"))
+                                                 if int(p.name[:3]) > 13]
+    with store.transaction(old) as conn:
+        columns = {r[0] for r in conn.execute(sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'articles'"))}
+        assert "search_vector" not in columns
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        for query, expected in [("皖", {2}), ("长三角", {1}), ("合作 -上海", {2}), ("bay area", {3}),
+                                ('"Greater Bay"', {3}), ("浙 OR 湾区", {1, 2, 3})]:
+            assert {r[0] for r in conn.execute(sa.text("SELECT article_id FROM analyst.search(:q)"),
+                                               {"q": query})} == expected, query
