@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         with bench_run.served_corpus(corpus_dir) as ports:
             sources = workdir / "sources.yaml"
             sources.write_text(corpus.sources_yaml(manifest, ports), encoding="utf-8")
-            log.info("indexing: pipeline.ingest of %d pages, then the search stage again", args.pages)
+            log.info("indexing: pipeline.ingest of %d pages, then its articles written without and with the index", args.pages)
             command = [sys.executable, str(Path(__file__).resolve()), "--phase", "pipeline", json.dumps(
                 {"database_url": new_db("pipeline"), "sources": str(sources), "state_dir": str(state_dir)})]
             import subprocess
