@@ -219,6 +219,11 @@ def test_keyset_paging_and_rank(corpus):
             "SELECT article_id, title, rank FROM analyst.search('合作 发展', 1000, order_by => 'rank')")).fetchall()
         assert all(r.rank == ("合作" in (r.title or "")) + ("发展" in (r.title or "")) for r in ranked)
         assert [r.rank for r in ranked] == sorted((r.rank for r in ranked), reverse=True) and ranked[0].rank == 2
+        # A page (up to 1,000 rows) and a larger result are planned differently and agree row for row.
+        for order in ("newest", "rank"):
+            small, large = (conn.execute(sa.text("SELECT * FROM analyst.search('合作 OR 发展', :n, order_by => :o)"),
+                                         {"n": n, "o": order}).fetchall() for n in (1000, 100000))
+            assert small == large and 30 < len(small) < 1000, order
         newest = conn.execute(sa.text("SELECT article_id, rank FROM analyst.search('合作 发展', 1000)")).fetchall()
         assert {r.article_id: r.rank for r in newest} == {r.article_id: r.rank for r in ranked}
         with pytest.raises(sa.exc.DBAPIError, match="after"):

@@ -107,11 +107,12 @@ $$;
 -- Search title, text and translation. Matches equal LIKE '%term%' on each of those fields, with
 -- A-Z matched in either case. The GIN index gives the matches of the terms it decides (no text is
 -- read); the other terms are rechecked with strpos() (or, for a term with Latin letters, a
--- case-folding regular expression) on the index's candidates only. All matches are collected
--- first (MATERIALIZED: never a scan in date order that would compute the tokens row by row), then
--- the page is cut. rank = how many of the query's (not excluded) terms the title contains: it
--- reads no text, so it costs nothing per match (a rank from term counts in the text would read
--- every matching text, which is what LIKE costs). Newest first, or by rank with order_by => 'rank';
+-- case-folding regular expression) on the index's candidates only. Sequential and plain index
+-- scans are off, so the articles are reached only through the GIN bitmap, never by a scan in date
+-- order that would compute the tokens row by row (when no term has tokens, the sequential scan is
+-- still taken, as the only plan). rank = how many of the query's (not excluded) terms the title
+-- contains: it reads no text, so it costs nothing per match (a rank from term counts in the text
+-- would read every matching text, which is what LIKE costs). Newest first, or by rank with order_by => 'rank';
 -- page with max_results and skip, or by keyset: after => the last article_id of the previous page
 -- (newest first only). work_mem keeps the bitmap of a frequent term exact (a lossy page would
 -- recompute the tokens of its rows). Runs with the caller's rights: it reads analyst.articles.
@@ -124,6 +125,8 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, public
 SET work_mem = '64MB'
 SET enable_seqscan = off
+SET enable_indexscan = off
+SET enable_indexonlyscan = off
 AS $$
 DECLARE
     prefilter text;
@@ -132,6 +135,7 @@ DECLARE
     terms text[];
     patterns text[];
     title_rank text;
+    selection text;
     tsq tsquery;
     after_at timestamptz;
 BEGIN
@@ -178,34 +182,35 @@ BEGIN
         GROUP BY s.clause
     ) c;
     tsq := prefilter::tsquery;
-    -- The matches are collected narrow (id and date: no column the page does not need), the page
-    -- is cut, and only its rows are joined back for their columns.
-    RETURN QUERY EXECUTE format($q$
-        WITH hits AS MATERIALIZED (
-            SELECT a.article_id, a.published_at %s
-            FROM analyst.articles a
-            WHERE %s AND %s
-        ), page AS (
-            SELECT h.* FROM hits h
-            WHERE $6::bigint IS NULL
+    -- The matches come from the GIN bitmap (the only way in that the settings leave), are sorted,
+    -- and the page is cut; no text is read unless a term needs the recheck. A page (up to 1,000
+    -- rows) is sorted narrow, by id and date, and only its rows are joined back for their other
+    -- columns; a larger result takes them all in one pass instead (the join back would cost more).
+    selection := format($q$
+        FROM analyst.articles a
+        WHERE %s AND %s
+          AND ($6::bigint IS NULL
                OR (CASE WHEN $7::timestamptz IS NULL
-                        THEN h.published_at IS NULL AND h.article_id < $6
-                        ELSE h.published_at < $7 OR h.published_at IS NULL
-                             OR (h.published_at = $7 AND h.article_id < $6) END)
-            ORDER BY %s h.published_at DESC NULLS LAST, h.article_id DESC
-            LIMIT $3 OFFSET $4
-        )
-        SELECT a.article_id, a.story_key, a.story_id, a.title, a.site, a.published_at, a.published_date,
-               (%s)::real AS rank
-        FROM page p
-        JOIN analyst.articles a ON a.article_id = p.article_id
-        ORDER BY %s p.published_at DESC NULLS LAST, p.article_id DESC $q$,
-        CASE order_by WHEN 'rank' THEN ', ' || title_rank || ' AS rank' ELSE '' END,
+                        THEN a.published_at IS NULL AND a.article_id < $6
+                        ELSE a.published_at < $7 OR a.published_at IS NULL
+                             OR (a.published_at = $7 AND a.article_id < $6) END))
+        ORDER BY %s a.published_at DESC NULLS LAST, a.article_id DESC
+        LIMIT $3 OFFSET $4 $q$,
         CASE WHEN tsq IS NULL THEN 'true' ELSE 'a.search_vector @@ $1' END,
         CASE WHEN needs_recheck THEN recheck ELSE 'true' END,
-        CASE order_by WHEN 'rank' THEN 'h.rank DESC,' ELSE '' END,
-        title_rank,
-        CASE order_by WHEN 'rank' THEN 'p.rank DESC,' ELSE '' END)
+        CASE order_by WHEN 'rank' THEN 'rank DESC,' ELSE '' END);
+    RETURN QUERY EXECUTE CASE WHEN max_results <= 1000 THEN format($q$
+        SELECT a.article_id, a.story_key, a.story_id, a.title, a.site, a.published_at, a.published_date,
+               (%s)::real AS rank
+        FROM (SELECT a.article_id, a.published_at %s %s) p
+        JOIN analyst.articles a ON a.article_id = p.article_id
+        ORDER BY %s p.published_at DESC NULLS LAST, p.article_id DESC $q$,
+        title_rank, CASE order_by WHEN 'rank' THEN ', (' || title_rank || ')::real AS rank' ELSE '' END, selection,
+        CASE order_by WHEN 'rank' THEN '8 DESC,' ELSE '' END)
+    ELSE format($q$
+        SELECT a.article_id, a.story_key, a.story_id, a.title, a.site, a.published_at, a.published_date,
+               (%s)::real AS rank %s $q$,
+        title_rank, selection) END
     USING tsq, terms, max_results, skip, patterns, after, after_at;
 END
 $$;
