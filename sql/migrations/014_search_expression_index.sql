@@ -18,7 +18,7 @@
 -- 粤港澳: a large share of Chinese names and terms) needed the recheck, 20x slower at 20,000 articles.
 --
 -- Upgrade: the column search_vector and its indexes go; the GIN index is built over the existing
--- articles here (about 2 ms per article). Dropping a column does not give its bytes back: run
+-- articles here (4-6 ms per article on 2 loaded cores). Dropping a column does not give its bytes back: run
 -- VACUUM FULL articles afterwards (docs/scaling.md). Re-extraction (mediamon_reprocess) updates the
 -- index like any write; there is no search stage and no backfill left.
 
