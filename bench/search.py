@@ -4,17 +4,18 @@ Two measurements, in scratch databases on the bench's server (``$MEDIAMON_DATABA
 embedded pgserver), dropped at the end:
 
 1. Search. A pool of articles is made from the bench corpus's sentences (bench/corpus.py: the seed
-   documents and, when ``../shared`` is there, real Chinese news sentences) and tokenized by
-   ``mediamon.search``; SQL then makes ``--articles`` rows, each the text of two pool articles
-   joined by a newline, whose vector is the two pool vectors concatenated (a newline separates
-   tokens, so that is exactly the vector the pipeline would store). Each query runs as
-   ``analyst.search`` and as the LIKE query over title, text and translation with the same
+   documents and, when ``../shared`` is there, real Chinese news sentences); SQL then makes
+   ``--articles`` rows, each the text of two pool articles joined by a newline, and builds the
+   search index (migration 014: a GIN expression index, the only search data stored). Each query
+   runs as ``analyst.search`` and as the LIKE query over title, text and translation with the same
    meaning; both must return the same articles. Reported: the median of 3 runs after one warm-up,
-   all matches and the first page (50, newest first).
-2. Indexing. ``pipeline.ingest`` of a served corpus (``--pages``, as ``make bench``), then the
-   search stage run again on every article (vectors cleared: tokens, UPDATE and GIN maintenance,
-   which costs more than the vector in the load's upsert). Reported: its time per article as a
-   share of the pipeline's wall time per article, and the tokenizer's own time inside the load.
+   all matches and the first page (50, newest first); the index's bytes per article.
+2. Indexing. ``pipeline.ingest`` of a served corpus (``--pages``, as ``make bench``); its articles'
+   title, text and translation are then written again into a table without and with the search
+   index (median of 5 each). Reported: that difference per row (tokens and GIN insert) times the
+   row versions the pipeline wrote per article (insert and non-HOT updates: each writes the index),
+   as a share of the pipeline's wall time per article; and the index's bytes per article after the
+   ingest, after VACUUM and after REINDEX (the updates leave dead entries behind).
 
     python bench/search.py [--articles 100000] [--pages 200]
 
@@ -44,7 +45,7 @@ SHARED_DIR = Path(os.environ.get("MEDIAMON_SHARED_DIR") or corpus.SHARED_DIR)
 POOL = 4000
 # Two-word queries (ANDed), from frequent (a third of the corpus) to rare, then - and OR. The corpus
 # is made of cooperation news, so its terms are far more frequent than in a general news stream.
-QUERIES = ["合作 发展", "长三角 一体化", "上海 浙江", "对口支援 新疆", "粤港澳 大湾区 -香港", "京津冀 OR 成渝"]
+QUERIES = ["合作 发展", "长三角 一体化", "上海 浙江", "对口支援 新疆", "沪 苏", "粤港澳 大湾区 -香港", "京津冀 OR 成渝"]
 TARGETS = {"speedup_two_word": 20.0, "indexing_share": 0.03}
 
 log = logging.getLogger("bench.search")
@@ -83,20 +84,14 @@ def _median_s(conn, statement, params, runs: int = 3) -> tuple[float, list]:
 
 
 def measure_search(url: str, articles: int) -> dict:
-    from mediamon import search, store
+    from mediamon import store
 
     rng = random.Random(11)
     sentences = corpus.chinese_sentences([*corpus.seed_sentences(), *corpus.shared_texts(SHARED_DIR)])
     pool = []
-    token_s = 0.0
     for n in range(POOL):
         paragraphs = corpus.article_paragraphs(rng, sentences)
-        title = paragraphs[0][: rng.randint(12, 24)]
-        text = "\n".join(paragraphs)
-        start = time.perf_counter()
-        vector = search.vector_literal(title, text, None)
-        token_s += time.perf_counter() - start
-        pool.append((n, title, text, vector))
+        pool.append((n, paragraphs[0][: rng.randint(12, 24)], "\n".join(paragraphs)))
     engine = store.engine_for(url)
     with engine.begin() as conn:
         store.execute(conn, "bench.create_search_pool")
@@ -134,36 +129,52 @@ def measure_search(url: str, articles: int) -> dict:
                 "speedup_all": round(like_all / search_all, 1),
                 "like_page_ms": round(1000 * like_page, 1), "search_page_ms": round(1000 * search_page, 1),
                 "speedup_page": round(like_page / search_page, 1)})
-    results["tokens_ms_per_pool_article"] = round(1000 * token_s / POOL, 3)
     return results
 
 
 def phase_pipeline(args: dict) -> dict:
-    """``pipeline.ingest`` (as bench/run.py's library phase), with the tokenizer timed; then the
-    search stage again over every article."""
-    from mediamon import search, search_db, store
+    """``pipeline.ingest`` (as bench/run.py's library phase), then the cost of the search index on
+    its articles: the same rows written into a table without and with the index."""
+    from mediamon import store
 
-    spent = [0.0]
-    real = search.vector_literal
-
-    def timed(*a):
-        start = time.perf_counter()
-        try:
-            return real(*a)
-        finally:
-            spent[0] += time.perf_counter() - start
-    search.vector_literal = timed
     library = bench_run.phase_library(args)
-    search.vector_literal = real
     settings = bench_run._settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
+    time.sleep(2)                   # other backends flush their table statistics within a second
+    gin = {}
     with store.transaction(settings) as conn:
-        store.execute(conn, "bench.clear_search_vectors")
-    start = time.perf_counter()
-    indexed = search_db.index_articles(settings).indexed
-    reindex = time.perf_counter() - start
-    articles = library["table_counts"]["articles"]
-    return {"pipeline_wall_s": library["wall_s"], "articles": articles, "tokens_in_load_s": spent[0],
-            "reindex_s": reindex, "reindexed": indexed, "step_s": library["step_s"]}
+        writes = store.rows(conn, "bench.article_writes")[0]._mapping
+        gin["after_ingest"] = store.rows(conn, "bench.search_index_bytes")[0].bytes
+    with store.engine(settings).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM articles")
+        gin["after_vacuum"] = store.rows(conn, "bench.search_index_bytes")[0].bytes
+        store.execute(conn, "bench.reindex_search")
+        gin["after_reindex"] = store.rows(conn, "bench.search_index_bytes")[0].bytes
+
+    def fill_s(merge: bool) -> float:
+        times = []
+        for _ in range(5):
+            with store.transaction(settings) as conn:
+                store.execute(conn, "bench.empty_index_cost_target")
+            start = time.perf_counter()
+            with store.transaction(settings) as conn:
+                store.execute(conn, "bench.fill_index_cost_target")
+                if merge:
+                    store.execute(conn, "bench.merge_index_cost_target")
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.create_index_cost_target")
+    bare = fill_s(merge=False)
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.index_cost_target")
+    indexed = fill_s(merge=True)
+    with store.transaction(settings) as conn:
+        store.execute(conn, "bench.drop_index_cost_target")
+    return {"pipeline_wall_s": library["wall_s"], "articles": library["table_counts"]["articles"],
+            "write_s": bare, "write_indexed_s": indexed, "index_s": max(indexed - bare, 0.0),
+            "inserts": writes["inserts"], "non_hot_updates": writes["non_hot_updates"], "gin_bytes": gin,
+            "step_s": library["step_s"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         with bench_run.served_corpus(corpus_dir) as ports:
             sources = workdir / "sources.yaml"
             sources.write_text(corpus.sources_yaml(manifest, ports), encoding="utf-8")
-            log.info("indexing: pipeline.ingest of %d pages, then the search stage again", args.pages)
+            log.info("indexing: pipeline.ingest of %d pages, then its articles written without and with the index", args.pages)
             command = [sys.executable, str(Path(__file__).resolve()), "--phase", "pipeline", json.dumps(
                 {"database_url": new_db("pipeline"), "sources": str(sources), "state_dir": str(state_dir)})]
             import subprocess
@@ -203,15 +214,19 @@ def main(argv: list[str] | None = None) -> int:
             pipeline = json.loads(done.stdout.strip().splitlines()[-1])
     per_article = pipeline["pipeline_wall_s"] / max(pipeline["articles"], 1)
     pipeline["pipeline_ms_per_article"] = round(1000 * per_article, 2)
-    pipeline["reindex_ms_per_article"] = round(1000 * pipeline["reindex_s"] / max(pipeline["reindexed"], 1), 3)
-    pipeline["indexing_share"] = round(pipeline["reindex_s"] / max(pipeline["reindexed"], 1) / per_article, 4)
-    pipeline["tokens_share"] = round(pipeline["tokens_in_load_s"] / pipeline["pipeline_wall_s"], 4)
+    articles = max(pipeline["articles"], 1)
+    pipeline["index_ms_per_article"] = round(1000 * pipeline["index_s"] / articles, 3)
+    # Every row version written pays the index: the insert and each non-HOT update.
+    pipeline["index_writes_per_article"] = round((pipeline["inserts"] + pipeline["non_hot_updates"]) / articles, 2)
+    pipeline["indexing_share"] = round(pipeline["index_s"] / articles * pipeline["index_writes_per_article"]
+                                       / per_article, 4)
     results["indexing"] = pipeline
     two_word = [q for q in results["search"]["queries"] if len(q["query"].split()) == 2]
     results["summary"] = {
         "speedup_two_word_all_min": min(q["speedup_all"] for q in two_word),
         "speedup_two_word_page_min": min(q["speedup_page"] for q in two_word),
-        "indexing_share": pipeline["indexing_share"], "targets": TARGETS}
+        "indexing_share": pipeline["indexing_share"],
+        "search_bytes_per_article": results["search"]["search_bytes_per_article"], "targets": TARGETS}
     RESULTS_FILE.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_table(results))
     return 0
@@ -220,15 +235,19 @@ def main(argv: list[str] | None = None) -> int:
 def format_table(results: dict) -> str:
     s = results["search"]
     lines = [f"search over {s['articles']:,} articles (mean {s['mean_chars']} chars; table {s['table_mb']} MB, "
-             f"GIN {s['gin_mb']} MB built in {s['gin_build_s']} s)",
+             f"search GIN {s['gin_mb']} MB = {s['search_bytes_per_article']:.0f} B/article, built in "
+             f"{s['gin_build_s']} s; the rest of the table {s['other_article_bytes_per_article']:.0f} B/article)",
              f"{'query':<22}{'matches':>9}{'LIKE all':>11}{'search all':>12}{'x':>7}{'LIKE p1':>10}{'search p1':>11}{'x':>7}"]
     for q in s["queries"]:
         lines.append(f"{q['query']:<22}{q['matches']:>9}{q['like_all_ms']:>9} ms{q['search_all_ms']:>10} ms"
                      f"{q['speedup_all']:>7}{q['like_page_ms']:>8} ms{q['search_page_ms']:>9} ms{q['speedup_page']:>7}")
     i = results["indexing"]
+    articles = max(i["articles"], 1)
     lines += ["", f"indexing: pipeline {i['pipeline_ms_per_article']} ms/article over {i['articles']} articles; "
-                  f"search stage {i['reindex_ms_per_article']} ms/article = {100 * i['indexing_share']:.2f} % "
-                  f"(target <= 3 %); tokenizer inside the load {100 * i['tokens_share']:.2f} % of the pipeline"]
+                  f"search index {i['index_ms_per_article']} ms per write x {i['index_writes_per_article']} "
+                  f"writes/article = {100 * i['indexing_share']:.2f} % (target <= 3 %)",
+              "search index bytes per article after the ingest {after_ingest}, after VACUUM {after_vacuum}, "
+              "after REINDEX {after_reindex}".format(**{k: round(v / articles) for k, v in i["gin_bytes"].items()})]
     return "\n".join(lines)
 
 

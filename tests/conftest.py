@@ -58,6 +58,18 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
                    reports_dir=tmp_path / "reports")
 
 
+@pytest.fixture
+def other_database(server_url):
+    """A second, fresh database on the same server (dropped afterwards)."""
+    name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+    db.ensure_database(admin, name)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    store.engine_for(url).dispose()
+    db.drop_database(admin, name)
+
+
 @pytest.fixture(scope="session")
 def airflow_home(database_url, tmp_path_factory):
     """A private AIRFLOW_HOME whose metadata database sits next to the test database.

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from mediamon import search, search_db, store
+from mediamon import store
 from mediamon.settings import PROJECT_ROOT
 
 SHARED = Path(os.environ.get("MEDIAMON_SHARED_DIR") or PROJECT_ROOT.parent / "shared")
@@ -24,22 +26,23 @@ GNE_TRUTH = SHARED / "corpus" / "gne-zh" / "truth"
 needs_shared = pytest.mark.skipif(not DEV_SET.exists(), reason="../shared/eval/topic-dev is not here")
 
 
-def test_tokens_cover_every_substring_they_can():
-    found = search.tokens("上海市与浙江省签署《长三角合作协议》", None, "Shanghai-Zhejiang cooperation")
-    assert {"沪"} & found == set()
-    assert {"上", "上海", "海市", "签署", "长三", "合作"} <= found
-    assert "海浙" not in found and "》上" not in found
-    assert {"shanghai", "hanghai", "zhejiang", "cooperation", "operation", "n"} <= found
-    assert "Shanghai" not in found          # A-Z folded
-    assert search.tokens(None, "", "!!!") == set()
-    assert search.vector_literal("沪苏") == "'沪' '沪苏' '苏'"
+def vector(conn, title: str | None, text: str | None = None, translation: str | None = None) -> set[str]:
+    """The index tokens of one article, as migration 014's mediamon_search_vector makes them."""
+    literal = conn.execute(sa.text("SELECT tsvector_to_array(mediamon_search_vector(:a, :b, :c))"),
+                           {"a": title, "b": text, "c": translation}).scalar()
+    return set(literal)
 
 
-def test_long_latin_runs_store_capped_suffixes():
-    run = "x" * 100 + "needle" + "y" * 100
-    found = search.tokens(run)
-    assert all(len(t) <= search.MAX_TOKEN for t in found)
-    assert any(t.startswith("needle") for t in found)
+def test_tokens_are_the_windows_of_up_to_three_characters(settings):
+    with store.transaction(settings) as conn:
+        found = vector(conn, "上海市与浙江省签署《长三角合作协议》", None, "Shanghai-Zhejiang cooperation")
+        assert {"上海市", "海市与", "省签署", "签署", "署", "长三角", "协议", "议", "sha", "ai", "i", "coo", "n"} <= found
+        assert {"上", "上海", "沪", "署《", "》"} & found == set()     # no prefixes stored; punctuation splits
+        assert "Sha" not in found                                        # A-Z folded
+        assert all(len(t) <= 3 for t in found)
+        assert vector(conn, None, "", "!!!") == set()
+        assert vector(conn, "沪苏", None) == {"沪苏", "苏"}
+        assert vector(conn, "A", "B", "c") == {"a", "b", "c"}              # fields never join into one run
 
 
 def _texts() -> list[dict]:
@@ -59,7 +62,7 @@ def _texts() -> list[dict]:
 
 @pytest.fixture
 def corpus(settings):
-    """Every shared text as an article, indexed by the search stage (the backfill path)."""
+    """Every shared text as an article (the expression index follows every insert)."""
     rows = _texts()
     with store.transaction(settings) as conn:
         conn.execute(sa.text("INSERT INTO sources (source_id, name, language, kind, url) "
@@ -74,7 +77,6 @@ def corpus(settings):
                 "published_at, text_sha256, extractor_version) VALUES (:url_id, :url, 'shared', '127.0.0.1', "
                 ":title, :text, :translation, now() - make_interval(hours => :i), :sha, 'test')"),
                 {**row, "url_id": url_id, "url": f"http://127.0.0.1/{row['key']}", "i": i, "sha": str(i)})
-    assert search_db.index_articles(settings, batch_size=100).indexed == len(rows)
     return settings
 
 
@@ -169,16 +171,95 @@ def test_results_are_newest_first_and_page(corpus):
             conn.execute(sa.text("SELECT * FROM analyst.search('合作', order_by => 'oldest')")).fetchall()
 
 
-def test_search_uses_the_index_and_loaded_articles_are_indexed(demo_settings):
+def test_the_index_decides_and_follows_every_write(demo_settings):
     from mediamon import pipeline
 
     pipeline.ingest(demo_settings)
     with store.transaction(demo_settings) as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM articles WHERE search_vector IS NULL")).scalar() == 0
         assert conn.execute(sa.text("SELECT count(*) FROM articles")).scalar() > 0
+        plan = "\n".join(r[0] for r in conn.execute(sa.text(
+            "EXPLAIN SELECT article_id FROM analyst.articles WHERE search_vector @@ '长三角:*'")))
+        assert "articles_search_idx" in plan or "Seq Scan" in plan      # a tiny table may be read whole
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        assert "articles_search_idx" in "\n".join(r[0] for r in conn.execute(sa.text(
+            "EXPLAIN SELECT article_id FROM analyst.articles WHERE search_vector @@ '长三角:*'")))
         conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
-        hits = conn.execute(sa.text("SELECT title FROM analyst.search('长三角')")).fetchall()
-        assert hits and all(h.title for h in hits)
-        terms = conn.execute(sa.text("SELECT * FROM analyst.search_terms('沪 OR 苏 -\"浙 江\"')")).fetchall()
+        hits = {r.article_id for r in conn.execute(sa.text("SELECT article_id FROM analyst.search('长三角', 1000)"))}
+        assert hits and hits == {r[0] for r in conn.execute(sa.text(
+            "SELECT article_id FROM analyst.articles WHERE title LIKE '%长三角%' OR text LIKE '%长三角%' "
+            "OR translation LIKE '%长三角%'"))}
+        terms = conn.execute(sa.text("SELECT * FROM analyst.search_terms('沪 OR 长三角 -\"浙 江\" 对口支援')")).fetchall()
         assert [(t.clause, t.negated, t.term, t.exact) for t in terms] == [
-            (1, False, "沪", True), (1, False, "苏", True), (2, True, "浙 江", False)]
+            (1, False, "沪", True), (1, False, "长三角", True), (2, True, "浙 江", False), (3, False, "对口支援", False)]
+    # Re-extraction rewrites an article: the index follows (no search stage, no backfill).
+    with store.transaction(demo_settings) as conn:
+        changed = min(hits)
+        conn.execute(sa.text("UPDATE articles SET title = '皖北新闻', text = '合肥与芜湖签署协议', translation = NULL "
+                             "WHERE article_id = :id"), {"id": changed})
+    with store.transaction(demo_settings) as conn:
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        assert changed not in {r[0] for r in conn.execute(sa.text("SELECT article_id FROM analyst.search('长三角', 1000)"))}
+        assert [r[0] for r in conn.execute(sa.text("SELECT article_id FROM analyst.search('皖 芜湖签署')"))] == [changed]
+
+
+@needs_shared
+def test_keyset_paging_and_rank(corpus):
+    with store.transaction(corpus) as conn:
+        everything = [r.article_id for r in conn.execute(sa.text("SELECT * FROM analyst.search('发展', 1000)"))]
+        pages, after = [], None
+        while True:
+            page = [r.article_id for r in conn.execute(sa.text(
+                "SELECT * FROM analyst.search('发展', 7, after => :after)"), {"after": after})]
+            if not page:
+                break
+            pages += page
+            after = page[-1]
+        assert pages == everything and len(everything) > 14
+        ranked = conn.execute(sa.text(
+            "SELECT article_id, title, rank FROM analyst.search('合作 发展', 1000, order_by => 'rank')")).fetchall()
+        assert all(r.rank == ("合作" in (r.title or "")) + ("发展" in (r.title or "")) for r in ranked)
+        assert [r.rank for r in ranked] == sorted((r.rank for r in ranked), reverse=True) and ranked[0].rank == 2
+        # A page (up to 1,000 rows) and a larger result are planned differently and agree row for row.
+        for order in ("newest", "rank"):
+            small, large = (conn.execute(sa.text("SELECT * FROM analyst.search('合作 OR 发展', :n, order_by => :o)"),
+                                         {"n": n, "o": order}).fetchall() for n in (1000, 100000))
+            assert small == large and 30 < len(small) < 1000, order
+        newest = conn.execute(sa.text("SELECT article_id, rank FROM analyst.search('合作 发展', 1000)")).fetchall()
+        assert {r.article_id: r.rank for r in newest} == {r.article_id: r.rank for r in ranked}
+        with pytest.raises(sa.exc.DBAPIError, match="after"):
+            conn.execute(sa.text("SELECT * FROM analyst.search('发展', after => -1)")).fetchall()
+
+
+def test_upgrade_from_stored_vectors_drops_them_and_indexes_existing_articles(settings, other_database, tmp_path):
+    """An install at migration 013 (a stored search_vector per article, filled by the old search
+    stage): 014 drops the column and its indexes, and the articles already there are found."""
+    old_schema = tmp_path / "migrations"
+    old_schema.mkdir()
+    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name[:3]) <= 13:
+            shutil.copy(path, old_schema / path.name)
+    old = replace(settings, database_url=other_database)
+    store.upgrade(store.engine(old), old_schema)
+    texts = ["上海与江苏、浙江、安徽共同推进长三角一体化", "沪苏浙皖四地合作", "粤港澳大湾区 Greater Bay Area"]
+    with store.transaction(old) as conn:
+        conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
+                             "VALUES ('old', 'old', 'zh', 'page', 'http://127.0.0.1/')")
+        for i, text in enumerate(texts):
+            conn.execute(sa.text(
+                "INSERT INTO urls (url_id, canonical_url, source_id, host, status) "
+                "VALUES (:i, :u, 'old', '127.0.0.1', 'fetched')"), {"i": i + 1, "u": f"http://127.0.0.1/{i}"})
+            conn.execute(sa.text(
+                "INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, text_sha256, "
+                "extractor_version, search_vector) VALUES (:i, :u, 'old', '127.0.0.1', 't', :text, :i, 'old', "
+                "to_tsvector('simple', :text))"), {"i": i + 1, "u": f"http://127.0.0.1/{i}", "text": text})
+    assert store.upgrade(store.engine(old)) == [p.name for p in sorted(store.MIGRATIONS_DIR.glob("*.sql"))
+                                                 if int(p.name[:3]) > 13]
+    with store.transaction(old) as conn:
+        columns = {r[0] for r in conn.execute(sa.text(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'articles'"))}
+        assert "search_vector" not in columns
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        for query, expected in [("皖", {2}), ("长三角", {1}), ("合作 -上海", {2}), ("bay area", {3}),
+                                ('"Greater Bay"', {3}), ("浙 OR 湾区", {1, 2, 3})]:
+            assert {r[0] for r in conn.execute(sa.text("SELECT article_id FROM analyst.search(:q)"),
+                                               {"q": query})} == expected, query

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from mediamon import archive, archive_db, discover, extract, search, store
+from mediamon import archive, archive_db, discover, extract, store
 from mediamon.dedupe import text_sha256
 from mediamon.outcomes import ExtractReason, ExtractStatus, error_reason
 from mediamon.results import ExtractResult
@@ -102,8 +102,7 @@ def _load(conn: sa.Connection, articles: list[tuple[Any, str, Any]], outcomes: l
                      result.lang, result.published_at, result.author, result.editor, result.site_name,
                      result.source_attribution, result.original_title, result.translation,
                      result.translation_lang, result.encoding, text_sha256(result.text), version,
-                     json.dumps(result.page_fields, ensure_ascii=False), str(result.published_at_source),
-                     search.vector_literal(result.title, result.text, result.translation)))
+                     json.dumps(result.page_fields, ensure_ascii=False), str(result.published_at_source)))
         marks.append((page.url_id, ExtractStatus.ARTICLE, None, version))
     loaded = store.execute_many_values(conn, "extract.upsert_articles", rows, fetch=True) if rows else []
     if marks:

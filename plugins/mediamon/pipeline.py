@@ -22,7 +22,6 @@ from mediamon import (
     events_db,
     extract_db,
     fetch_db,
-    search_db,
     sources_db,
     store,
     warc_scan,
@@ -42,10 +41,9 @@ def migrate(settings: Settings) -> list[str]:
 
 def dedupe(settings: Settings) -> DedupeResult:
     """The dedupe step: extract pages an earlier run fetched but died before extracting, link exact
-    duplicates, assign stories, and give a search vector to articles loaded without one."""
+    duplicates, assign stories (the search index follows every write by itself)."""
     leftovers = extract_db.extract_pages(settings)
-    return DedupeResult(leftovers, dedupe_db.link_exact_duplicates(settings), dedupe_db.assign_stories(settings),
-                        search_db.index_articles(settings))
+    return DedupeResult(leftovers, dedupe_db.link_exact_duplicates(settings), dedupe_db.assign_stories(settings))
 
 
 def ingest(settings: Settings) -> RunCounts:
@@ -57,7 +55,7 @@ def ingest(settings: Settings) -> RunCounts:
     extracted = [extract_db.extract_pages(settings)]
     # Everything fetched was just extracted: no leftovers (the DAG's dedupe task may find some).
     deduped = DedupeResult(ExtractResult(), dedupe_db.link_exact_duplicates(settings),
-                           dedupe_db.assign_stories(settings), search_db.index_articles(settings))
+                           dedupe_db.assign_stories(settings))
     classified = classify_db.classify_articles(settings)
     return RunCounts.merge(discovered, fetched, extracted, deduped, classified, events_db.link_events(settings))
 
@@ -122,9 +120,8 @@ def finish_imports(settings: Settings, imported: Sequence[Mapping[str, Any]]) ->
 
 def _after_import(settings: Settings) -> dict[str, int]:
     """The stages after loading, once over everything an import added: exact duplicates, stories,
-    search vectors, classification, events. Returns the counts the import reports."""
+    classification, events. Returns the counts the import reports."""
     dedupe_db.link_exact_duplicates(settings)
     new_stories = dedupe_db.assign_stories(settings).new_stories
-    search_db.index_articles(settings)
     relevant = classify_db.classify_articles(settings).relevant
     return {"new_stories": new_stories, "relevant": relevant, "events": events_db.link_events(settings).events}

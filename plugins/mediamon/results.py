@@ -105,33 +105,23 @@ class StoriesResult(_Result):
 
 
 @dataclass(frozen=True)
-class SearchIndexResult(_Result):
-    """``search_db.index_articles``: articles that got their search vector from the search stage."""
-
-    indexed: int = 0
-
-
-@dataclass(frozen=True)
 class DedupeResult(_Result):
-    """The ingest DAG's dedupe task: leftover pages extracted, exact duplicates, stories, and the
-    search vectors of articles loaded without one."""
+    """The ingest DAG's dedupe task: leftover pages extracted, exact duplicates, stories."""
 
     leftovers: ExtractResult = ExtractResult()
     duplicates: DuplicatesResult = DuplicatesResult()
     stories: StoriesResult = StoriesResult()
-    search: SearchIndexResult = SearchIndexResult()
 
     def to_xcom(self) -> dict[str, Any]:
         return {"leftovers": self.leftovers.to_xcom(), "duplicates": self.duplicates.to_xcom(),
-                "stories": self.stories.to_xcom(), "search": self.search.to_xcom()}
+                "stories": self.stories.to_xcom()}
 
     @classmethod
     def from_xcom(cls, data: Mapping[str, Any]) -> DedupeResult:
         # {} when the dedupe task failed: the run's counts still publish.
         return cls(ExtractResult.from_xcom(data.get("leftovers", {})),
                    DuplicatesResult.from_xcom(data.get("duplicates", {})),
-                   StoriesResult.from_xcom(data.get("stories", {})),
-                   SearchIndexResult.from_xcom(data.get("search", {})))
+                   StoriesResult.from_xcom(data.get("stories", {})))
 
 
 @dataclass(frozen=True)

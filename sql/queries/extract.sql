@@ -22,7 +22,7 @@ WHERE extract_status IS NOT NULL AND warc_file IS NOT NULL
 -- URL belongs to another page's article (one canonical URL gives one article).
 INSERT INTO articles AS a (url_id, canonical_url, source_id, site, title, text, lang, published_at,
     author, editor, site_name, source_attribution, original_title, translation, translation_lang,
-    encoding, text_sha256, extractor_version, page_fields, published_at_source, search_vector)
+    encoding, text_sha256, extractor_version, page_fields, published_at_source)
 VALUES %s
 ON CONFLICT (url_id) DO UPDATE SET
     canonical_url = EXCLUDED.canonical_url, title = EXCLUDED.title, text = EXCLUDED.text, lang = EXCLUDED.lang,
@@ -32,7 +32,7 @@ ON CONFLICT (url_id) DO UPDATE SET
     translation_lang = EXCLUDED.translation_lang, encoding = EXCLUDED.encoding,
     text_sha256 = EXCLUDED.text_sha256, extractor_version = EXCLUDED.extractor_version,
     page_fields = EXCLUDED.page_fields, published_at_source = EXCLUDED.published_at_source,
-    search_vector = EXCLUDED.search_vector, updated_at = now()
+    updated_at = now()
 RETURNING article_id, (xmax = 0) AS inserted
 
 -- name: mark_pages_extracted
