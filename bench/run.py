@@ -20,8 +20,8 @@ writes bench/results.json and prints a table of ratios against the targets::
 
     python bench/run.py [--pages 2000] [--skip-airflow]
 
-``MEDIAMON_BENCH_PROFILE=FILE`` writes a cProfile (CPU time, main thread) of the library run (b+c)
-to FILE; the profiler inflates that run's ratios, and the table says so.
+``MEDIAMON_BENCH_PROFILE=FILE`` writes a cProfile (main thread) of the library run (b+c) to FILE;
+the profiler inflates that run's ratios (the 1.57 of the 300-page run on main), and the table says so.
 """
 from __future__ import annotations
 
@@ -217,11 +217,15 @@ class StageClock:
 
         seen = set()
         for module_name, attribute, stage in TIMED_CALLABLES:
-            module = importlib.import_module(module_name)
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue  # a stage the pipeline no longer has
             owner_name, _, name = attribute.rpartition(".")
-            owner = getattr(module, owner_name) if owner_name else module
-            self._patch(owner, name, stage)
-            seen.add((module_name, name))
+            owner = getattr(module, owner_name, None) if owner_name else module
+            if owner is not None and callable(getattr(owner, name, None)):
+                self._patch(owner, name, stage)
+                seen.add((module_name, name))
         for module, name in _steps_named_by(pipeline.ingest, pipeline):
             if (module.__name__, name) not in seen:  # a step added since: timed under its own name
                 self._patch(module, name, name)
@@ -286,9 +290,9 @@ def phase_library(args: dict) -> dict:
             upserts["rows"].extend(tuples)
     store.execute_many_values = timed_many
     profile_file = os.environ.get("MEDIAMON_BENCH_PROFILE")
-    # CPU time, not wall: on a shared machine the wall-clock profile mostly shows the wait for a core.
     # The profiler slows Python code by a third or more: ratios of a profiled run are not figures.
-    profiler = cProfile.Profile(time.process_time) if profile_file else None
+    # (A CPU-time timer, time.process_time, is a system call per event: it doubled the run.)
+    profiler = cProfile.Profile() if profile_file else None
     with sampler:
         if profiler:
             profiler.enable()

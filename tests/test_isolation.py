@@ -420,6 +420,45 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
     assert_every_url_defined(urls)
 
 
+def test_a_page_row_the_database_refuses_costs_only_its_own_url(settings, tmp_path):
+    """The pages of one archive fsync group are recorded in one transaction. When the database
+    refuses one page's row, the group is recorded page by page: the others land, the refused URL
+    is pending with ``error:<type>`` and one attempt, and a second run fetches it again."""
+    with ScriptedServer() as server:
+        names = ["first", "second", "poison-row", "fourth", "fifth"]
+        server.routes["/feed.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss(
+            [(f"{server.base}/news/2024/{name}.html", name, "") for name in names]))
+        for name in names:
+            server.routes[f"/news/2024/{name}.html"] = Raw(200, HTML, page(name))
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(yaml.safe_dump([source("grouped", "rss", server.base + "/feed.xml", server)],
+                                               allow_unicode=True), encoding="utf-8")
+        # One group for the whole batch: nothing is durable before the writer closes.
+        run_settings = fast(replace(settings, sources_file=sources_file, archive=replace(
+            settings.archive, sync_every_records=100, sync_every_s=3600.0)))
+        pipeline.migrate(run_settings)
+        with store.transaction(run_settings) as conn:
+            conn.exec_driver_sql("""
+                CREATE FUNCTION refuse_page() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.final_url LIKE '%%poison-row%%' THEN RAISE EXCEPTION 'refused row'; END IF;
+                RETURN NEW; END $$;
+                CREATE TRIGGER refuse_page BEFORE INSERT ON pages FOR EACH ROW EXECUTE FUNCTION refuse_page();
+            """)
+        try:
+            counts = pipeline.ingest(run_settings)
+            urls = url_states(run_settings)
+        finally:
+            with store.transaction(run_settings) as conn:
+                conn.exec_driver_sql("DROP TRIGGER refuse_page ON pages; DROP FUNCTION refuse_page()")
+        poisoned = urls.pop(f"{server.base}/news/2024/poison-row.html")
+        assert (poisoned.status, poisoned.reason, poisoned.attempts, poisoned.final_url) == \
+            ("pending", "error:RaiseException", 1, None)
+        assert len(urls) == 4 and all(row.status == "fetched" and row.article_id for row in urls.values())
+        assert (counts.fetched, counts.new_articles) == (4, 4)
+        pipeline.ingest(run_settings)  # the refused page is fetched again, and now lands
+        assert url_states(run_settings)[f"{server.base}/news/2024/poison-row.html"].article_id is not None
+
+
 def test_concurrent_inserts_of_one_url_from_two_sessions_both_succeed(settings):
     """Two ingests list the same URL at once: the second session's insert waits for the first,
     then links its source to the row the first inserted, instead of failing."""
