@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import replace
 from xml.sax.saxutils import escape
 
@@ -149,6 +150,23 @@ def url_states(settings) -> dict:
             "SELECT u.canonical_url, u.status, u.reason, u.attempts, u.listed_published_at, p.final_url,"
             " p.extract_status, p.extract_reason, a.article_id, a.author, a.title, a.published_at, a.canonical_url AS article_url"
             " FROM urls u LEFT JOIN pages p USING (url_id) LEFT JOIN articles a USING (url_id)")}
+
+
+@contextmanager
+def database_refuses(settings, table: str, column: str, marker: str):
+    """While inside: the database refuses to insert a row of ``table`` whose ``column`` holds ``marker``."""
+    with store.transaction(settings) as conn:
+        conn.exec_driver_sql(f"""
+            CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.{column} LIKE '%%{marker}%%' THEN RAISE EXCEPTION 'refused row'; END IF;
+            RETURN NEW; END $$;
+            CREATE TRIGGER refuse_marked BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_marked();
+        """)
+    try:
+        yield
+    finally:
+        with store.transaction(settings) as conn:
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_marked ON {table}; DROP FUNCTION refuse_marked()")
 
 
 def assert_every_url_defined(urls: dict) -> None:
@@ -384,14 +402,7 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
         monkeypatch.setattr(extract, "extract", exploding_extract)
         monkeypatch.setattr(topics, "classify", exploding_classify)
         pipeline.migrate(run_settings)
-        with store.transaction(run_settings) as conn:  # the database refuses one article
-            conn.exec_driver_sql("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.title LIKE '%%poison-db%%' THEN RAISE EXCEPTION 'poisoned row'; END IF;
-                RETURN NEW; END $$;
-                CREATE TRIGGER refuse_poison BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-            """)
-        try:
+        with database_refuses(run_settings, "articles", "title", "poison-db"):  # one article
             counts = pipeline.ingest(run_settings)
             urls = url_states(run_settings)
             with store.transaction(run_settings) as conn:
@@ -401,9 +412,6 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
                     "SELECT source_id, last_error FROM source_health").fetchall())
                 classified = {r[0] for r in conn.exec_driver_sql(
                     "SELECT a.title FROM articles a JOIN article_topics USING (article_id)")}
-        finally:
-            with store.transaction(run_settings) as conn:
-                conn.exec_driver_sql("DROP TRIGGER refuse_poison ON articles; DROP FUNCTION refuse_poison()")
         item = {name: urls[f"{poisoned.base}/news/2024/{name}.html"] for name in names}
 
     assert canary_landed_and_classified(run_settings) and counts.fetched >= 5
@@ -437,19 +445,9 @@ def test_a_page_row_the_database_refuses_costs_only_its_own_url(settings, tmp_pa
         run_settings = fast(replace(settings, sources_file=sources_file, archive=replace(
             settings.archive, sync_every_records=100, sync_every_s=3600.0)))
         pipeline.migrate(run_settings)
-        with store.transaction(run_settings) as conn:
-            conn.exec_driver_sql("""
-                CREATE FUNCTION refuse_page() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.final_url LIKE '%%poison-row%%' THEN RAISE EXCEPTION 'refused row'; END IF;
-                RETURN NEW; END $$;
-                CREATE TRIGGER refuse_page BEFORE INSERT ON pages FOR EACH ROW EXECUTE FUNCTION refuse_page();
-            """)
-        try:
+        with database_refuses(run_settings, "pages", "final_url", "poison-row"):
             counts = pipeline.ingest(run_settings)
             urls = url_states(run_settings)
-        finally:
-            with store.transaction(run_settings) as conn:
-                conn.exec_driver_sql("DROP TRIGGER refuse_page ON pages; DROP FUNCTION refuse_page()")
         poisoned = urls.pop(f"{server.base}/news/2024/poison-row.html")
         assert (poisoned.status, poisoned.reason, poisoned.attempts, poisoned.final_url) == \
             ("pending", "error:RaiseException", 1, None)
