@@ -4,9 +4,9 @@ One run builds the corpus (bench/corpus.py), serves it on 127.0.0.1 in its own p
 each in a fresh subprocess and a fresh scratch database:
 
 a) bare ``trafilatura.extract`` over every page body as served: the baseline per page;
-b) + c) ``pipeline.ingest`` end to end through the library, every step it calls timed on its own
-   (so steps other helpers add are measured too); ``extract_pages`` is split into ``extract`` (time
-   inside ``extract.extract``) and ``load`` (the rest: reading raw pages, the multi-row upserts);
+b) + c) ``pipeline.ingest`` end to end through the library, timed by stage (:class:`StageClock`:
+   each stage's own time, exclusive of the stages it calls, so the stages sum to the total; a step
+   added to ``ingest`` later shows up under its own name);
 d) ``airflow dags test mediamon_ingest`` over the same sources, against the library time of the
    steps the DAG calls;
 e) fetch + extract + load of the DAG's batches by one worker process, then by two taking batches
@@ -20,7 +20,8 @@ writes bench/results.json and prints a table of ratios against the targets::
 
     python bench/run.py [--pages 2000] [--skip-airflow]
 
-``MEDIAMON_BENCH_PROFILE=FILE`` writes a cProfile of the library run (b+c) to FILE.
+``MEDIAMON_BENCH_PROFILE=FILE`` writes a cProfile (main thread) of the library run (b+c) to FILE;
+the profiler inflates that run's ratios (the 1.57 of the 300-page run on main), and the table says so.
 """
 from __future__ import annotations
 
@@ -58,10 +59,33 @@ TARGETS = {"ratio_pipeline_vs_bare": 1.25, "ratio_pipeline_vs_bare_cpu": 1.25, "
            "peak_rss_mb": 400, "database_bytes_after_vs_before": 0.25, "archive_write_share_of_pipeline": 0.05,
            "ratio_reprocess_vs_bare_pages_per_s": 0.8}
 WORKER_BATCH_PAGES = 500
-# Pipeline steps reported under the stage names of the issue; other steps keep their own name.
-STAGE_OF_STEP = {"sync_sources": "discover", "discover_source": "discover", "plan_fetch": "fetch",
-                 "fetch_batch": "fetch", "link_exact_duplicates": "dedupe", "assign_stories": "stories",
-                 "classify_articles": "classify"}
+# What ``pipeline.ingest`` calls, by stage: (module, callable, stage). Each is timed exclusive of
+# the others it calls (StageClock), so a stage nested in a step (extract in extract_pages, the
+# archive writes in fetch_batch, the search vectors made while loading) is split out of it.
+TIMED_CALLABLES = [
+    ("mediamon.pipeline", "migrate", "migrate"),
+    ("mediamon.sources_db", "sync_sources", "discover"),
+    ("mediamon.discover_db", "discover_source", "discover"),
+    ("mediamon.fetch_db", "plan_fetch", "fetch"),
+    ("mediamon.fetch_db", "fetch_batch", "fetch"),
+    # Building the WARC records, appending them, the group fsyncs and closing the files.
+    ("mediamon.archive", "ArchiveWriter.append", "archive_write"),
+    ("mediamon.archive", "ArchiveWriter.durable", "archive_write"),
+    ("mediamon.archive", "ArchiveWriter.close", "archive_write"),
+    # extract_pages less what it calls below: the page rows, the multi-row upserts.
+    ("mediamon.extract_db", "extract_pages", "load"),
+    ("mediamon.archive", "ArchiveReader.read", "archive_read"),
+    ("mediamon.extract", "extract", "extract"),
+    ("mediamon.search", "vector_literal", "search"),
+    ("mediamon.search_db", "index_articles", "search"),
+    ("mediamon.dedupe_db", "link_exact_duplicates", "dedupe"),
+    ("mediamon.dedupe_db", "assign_stories", "stories"),
+    ("mediamon.dedupe_db", "index_articles", "stories"),  # fingerprints and LSH bands, for the stories
+    ("mediamon.classify_db", "classify_articles", "classify"),
+    ("mediamon.events_db", "link_events", "events"),
+]
+
+DAG_STEP_PARTS = {"dedupe": ("link_exact_duplicates", "assign_stories", "index_articles")}
 
 log = logging.getLogger("bench")
 
@@ -88,6 +112,9 @@ class RssSampler:
         self.peaks: dict[str, float] = defaultdict(float)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        import psutil
+
+        self._process = psutil.Process()  # one object: a new one per sample costs the measured process CPU
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -95,7 +122,7 @@ class RssSampler:
 
     def note(self) -> None:
         if self.stage:
-            self.peaks[self.stage] = max(self.peaks[self.stage], _rss_mb())
+            self.peaks[self.stage] = max(self.peaks[self.stage], _rss_mb(self._process))
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -136,64 +163,119 @@ def phase_bare(args: dict) -> dict:
     return {"pages": len(files), "seconds": seconds, "cpu_s": cpu, "empty": empty, "peak_rss_mb": _max_rss_mb()}
 
 
-def _timed_steps(pipeline) -> tuple[dict, dict, dict, RssSampler]:
-    """Wrap every step ``pipeline.ingest`` calls (by name, in its module or a mediamon module it
-    names) so that top-level calls are timed per step (wall and this process's CPU); the RSS sampler follows the running step."""
-    times: dict[str, float] = defaultdict(float)
-    cpu: dict[str, float] = defaultdict(float)
-    calls: dict[str, int] = defaultdict(int)
-    sampler = RssSampler()
-    depth = [0]
+class StageClock:
+    """Times ``pipeline.ingest`` by stage, every second once.
 
-    def timed(name, function):
+    Each timed callable (:data:`TIMED_CALLABLES`, plus any other step ``ingest`` names) counts its
+    own time *exclusive* of the timed callables it calls: ``extract.extract`` inside
+    ``extract_db.extract_pages`` is extract, the rest of that step is load; the archive writes inside
+    ``fetch_batch`` are archive, the rest is fetch. What no timed callable covers (``ingest``'s own
+    glue) is ``unattributed``, so the stages sum to the total. Wall and this process's CPU time;
+    the RSS sampler follows the innermost running stage. Only calls made while :meth:`measure` runs
+    count, and the originals are put back when it returns (the reprocess measurement after ingest
+    calls ``extract_pages`` again and must not count as load).
+    """
+
+    def __init__(self, sampler: RssSampler):
+        self.sampler = sampler
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.step_wall: dict[str, float] = defaultdict(float)  # per top-level step, inclusive
+        self._stack: list[list] = []  # per running timed call: stage, wall and CPU at entry, children's
+        self._patched: list[tuple[object, str, object]] = []
+
+    def _timed(self, stage: str, function):
         @wraps(function)
         def wrapper(*args, **kwargs):
-            if depth[0]:
-                return function(*args, **kwargs)
-            depth[0] += 1
-            sampler.stage, start, cpu_start = name, time.perf_counter(), time.process_time()
+            frame = [stage, time.perf_counter(), time.process_time(), 0.0, 0.0]
+            self._stack.append(frame)
+            self.sampler.stage = stage
             try:
                 return function(*args, **kwargs)
             finally:
-                times[name] += time.perf_counter() - start
-                cpu[name] += time.process_time() - cpu_start
-                calls[name] += 1
-                sampler.note()
-                sampler.stage = None
-                depth[0] -= 1
+                wall, cpu = time.perf_counter() - frame[1], time.process_time() - frame[2]
+                self._stack.pop()
+                self.wall[stage] += wall - frame[3]
+                self.cpu[stage] += cpu - frame[4]
+                self.calls[stage] += 1
+                self.sampler.note()
+                if self._stack:
+                    self._stack[-1][3] += wall
+                    self._stack[-1][4] += cpu
+                else:
+                    self.step_wall[function.__name__] += wall
+                self.sampler.stage = self._stack[-1][0] if self._stack else "unattributed"
         return wrapper
 
-    names = pipeline.ingest.__code__.co_names
+    def _patch(self, owner, attribute: str, stage: str) -> None:
+        original = owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
+        self._patched.append((owner, attribute, original))
+        setattr(owner, attribute, self._timed(stage, original))
+
+    def measure(self, pipeline, settings):
+        """Run ``pipeline.ingest(settings)`` with every stage timed; returns its result, wall and CPU."""
+        import importlib
+
+        seen = set()
+        for module_name, attribute, stage in TIMED_CALLABLES:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue  # a stage the pipeline no longer has
+            owner_name, _, name = attribute.rpartition(".")
+            owner = getattr(module, owner_name, None) if owner_name else module
+            if owner is not None and callable(getattr(owner, name, None)):
+                self._patch(owner, name, stage)
+                seen.add((module_name, name))
+        for module, name in _steps_named_by(pipeline.ingest, pipeline):
+            if (module.__name__, name) not in seen:  # a step added since: timed under its own name
+                self._patch(module, name, name)
+                seen.add((module.__name__, name))
+        self.sampler.stage = "unattributed"
+        try:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            result = pipeline.ingest(settings)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        finally:
+            self.sampler.stage = None
+            for owner, attribute, original in reversed(self._patched):
+                setattr(owner, attribute, original)
+            self._patched.clear()
+        self.wall["unattributed"] = wall - sum(self.wall.values())
+        self.cpu["unattributed"] = cpu - sum(self.cpu.values())
+        return result, wall, cpu
+
+
+def _steps_named_by(function, pipeline) -> list[tuple[object, str]]:
+    """(module, function name) of each mediamon function ``function`` calls as ``module.name`` or
+    as a name of ``pipeline``, including the calls inside its comprehensions (Python 3.11 compiles
+    those to nested code objects whose names ``co_names`` of the outer code does not list)."""
+    codes, names = [function.__code__], set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [const for const in code.co_consts if hasattr(const, "co_names")]
+    found = []
     for name in names:
         target = getattr(pipeline, name, None)
-        if callable(target) and getattr(target, "__module__", "") == pipeline.__name__:
-            setattr(pipeline, name, timed(name, target))
+        if callable(target) and getattr(target, "__module__", "") == pipeline.__name__ and name != function.__name__:
+            found.append((pipeline, name))
         elif getattr(target, "__name__", "").startswith("mediamon.") and hasattr(target, "__file__"):
-            for attribute in names:  # e.g. ``dedupe_db.assign_stories(settings)`` inside ingest
-                function = getattr(target, attribute, None)
-                if callable(function) and getattr(function, "__module__", "") == target.__name__:
-                    setattr(target, attribute, timed(attribute, function))
-    return times, cpu, calls, sampler
+            found += [(target, attribute) for attribute in names
+                      if callable(getattr(target, attribute, None))
+                      and getattr(getattr(target, attribute), "__module__", "") == target.__name__]
+    return found
 
 
 def phase_library(args: dict) -> dict:
     """b) + c) ``pipeline.ingest`` end to end with every step timed; then the plain-COPY baseline."""
     _quiet_logging()
-    from mediamon import archive, extract, pipeline, sources_db, store
+    from mediamon import pipeline, sources_db, store
 
     settings = _settings(args["database_url"], Path(args["sources"]), Path(args["state_dir"]))
-    times, cpu, calls, sampler = _timed_steps(pipeline)
-    # Split extract_pages: time in extract.extract is extraction; the rest of the step is loading.
-    extract_seconds = [0.0]
-    real_extract = extract.extract
-
-    def timed_extract(*a, **k):
-        start = time.perf_counter()
-        try:
-            return real_extract(*a, **k)
-        finally:
-            extract_seconds[0] += time.perf_counter() - start
-    extract.extract = timed_extract
+    sampler = RssSampler()
+    clock = StageClock(sampler)
     # Time the article upserts and keep their rows for the COPY comparison.
     upserts = {"rows": [], "seconds": 0.0}
     real_many = store.execute_many_values
@@ -209,38 +291,26 @@ def phase_library(args: dict) -> dict:
             upserts["seconds"] += time.perf_counter() - start
             upserts["rows"].extend(tuples)
     store.execute_many_values = timed_many
-    # Time spent writing the archive: building the WARC records, appending them, fsync.
-    archive_seconds = [0.0]
-    real_append = archive.ArchiveWriter.append
-
-    def timed_append(self, *a, **k):
-        start = time.perf_counter()
-        try:
-            return real_append(self, *a, **k)
-        finally:
-            archive_seconds[0] += time.perf_counter() - start
-    archive.ArchiveWriter.append = timed_append
-
     profile_file = os.environ.get("MEDIAMON_BENCH_PROFILE")
+    # The profiler slows Python code by a third or more: ratios of a profiled run are not figures.
+    # (A CPU-time timer, time.process_time, is a system call per event: it doubled the run.)
     profiler = cProfile.Profile() if profile_file else None
     with sampler:
-        start, cpu_start = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        counts = pipeline.ingest(settings).to_xcom()
+        result, wall, cpu_total = clock.measure(pipeline, settings)
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile_file)
-        wall, cpu_total = time.perf_counter() - start, time.process_time() - cpu_start
     store.execute_many_values = real_many
-    extract.extract = real_extract
-    archive.ArchiveWriter.append = real_append
+    counts = result.to_xcom()
     table_counts = sources_db.table_counts(settings)
-    return {"archive_write_s": archive_seconds[0], "database": _database_bytes(settings),
-            "reprocess": _reprocess_vs_bare(settings), "wall_s": wall, "cpu_s": cpu_total, "counts": counts, "table_counts": table_counts,
-            "step_s": dict(times), "step_cpu_s": dict(cpu),
-            "step_calls": dict(calls), "step_peak_rss_mb": dict(sampler.peaks),
-            "extract_s": extract_seconds[0], "upsert_rows": len(upserts["rows"]),
+    return {"archive_write_s": clock.wall["archive_write"], "database": _database_bytes(settings),
+            "reprocess": _reprocess_vs_bare(settings), "wall_s": wall, "cpu_s": cpu_total, "counts": counts,
+            "table_counts": table_counts, "profiled": profiler is not None,
+            "stage_s": dict(clock.wall), "stage_cpu_s": dict(clock.cpu),
+            "stage_calls": dict(clock.calls), "step_s": dict(clock.step_wall), "stage_peak_rss_mb": dict(sampler.peaks),
+            "upsert_rows": len(upserts["rows"]),
             "upsert_s": upserts["seconds"], "copy": _copy_rows(settings, upserts["rows"]),
             "peak_rss_mb": _max_rss_mb()}
 
@@ -578,20 +648,12 @@ def dag_steps() -> set[str]:
 def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, workers: dict) -> dict:
     per_page = lambda seconds: seconds / pages  # noqa: E731
     steps = library["step_s"]
-    stages: dict[str, float] = defaultdict(float)
-    for step, seconds in steps.items():
-        if step == "extract_pages":
-            stages["extract"] += library["extract_s"]
-            stages["load"] += seconds - library["extract_s"]
-        else:
-            stages[STAGE_OF_STEP.get(step, step)] += seconds
+    stages = library["stage_s"]
     bare_per_page = per_page(bare["seconds"])
     pipeline_per_page = per_page(library["wall_s"])
-    dag_library_s = sum(s for step, s in steps.items() if step in dag_steps())
-    stage_rss = defaultdict(float)
-    for step, peak in library["step_peak_rss_mb"].items():
-        stage = "extract+load" if step == "extract_pages" else STAGE_OF_STEP.get(step, step)
-        stage_rss[stage] = max(stage_rss[stage], peak)
+    # The DAG's dedupe task (pipeline.dedupe) runs steps that ingest calls one by one.
+    dag_parts = {part for step in dag_steps() for part in DAG_STEP_PARTS.get(step, (step,))}
+    dag_library_s = sum(s for step, s in steps.items() if step in dag_parts)
     copy = library["copy"]
     database = library["database"]
     per_1000 = lambda size: size * 1000 / database["articles"] if database["articles"] else None  # noqa: E731
@@ -613,7 +675,7 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
         "worker_batch_pages": workers["rss"]["largest_batch"],
         # The larger of f) (one batch of WORKER_BATCH_PAGES) and every worker of e).
         "peak_rss_mb": max(workers[1]["peak_rss_mb"] + workers[2]["peak_rss_mb"] + workers["rss"]["peak_rss_mb"]),
-        "peak_rss_mb_by_stage": {**dict(stage_rss), "bare_extract": bare["peak_rss_mb"],
+        "peak_rss_mb_by_stage": {**library["stage_peak_rss_mb"], "bare_extract": bare["peak_rss_mb"],
                                  "library_process": library["peak_rss_mb"],
                                  "airflow_process": airflow["peak_rss_mb"] if airflow else None},
         # Issue 14: the raw pages in WARC files instead of Postgres.
@@ -629,13 +691,20 @@ def summarize(pages: int, bare: dict, library: dict, airflow: dict | None, worke
                     "archive_write_s": library["archive_write_s"]},
         "load_rows_per_s": library["upsert_rows"] / library["upsert_s"] if library["upsert_s"] else None,
         "copy_rows_per_s": copy["rows"] / copy["seconds"] if copy["seconds"] else None,
+        # Seconds per page by stage (exclusive: they sum to pipeline_s_per_page), and CPU seconds.
         "stages": {stage: per_page(seconds) for stage, seconds in stages.items()},
+        "stages_cpu": {stage: per_page(seconds) for stage, seconds in library["stage_cpu_s"].items()},
+        # Stage time per page over bare trafilatura's: what each stage adds to the ratio.
+        "stages_vs_bare": {stage: seconds / bare["seconds"] for stage, seconds in stages.items()},
+        "stages_cpu_vs_bare": {stage: seconds / bare["cpu_s"] for stage, seconds in library["stage_cpu_s"].items()},
+        "profiled": library["profiled"],
         "counts": {"library": library["table_counts"], "airflow": airflow["table_counts"] if airflow else None,
                    "workers_1_articles": workers[1]["articles"],
                    "workers_2_articles": workers[2]["articles"], "bare_empty": bare["empty"]},
         "raw": {"bare_s": bare["seconds"], "bare_runs_s": bare["runs_s"], "bare_cpu_s": bare["cpu_s"], "library_wall_s": library["wall_s"],
-                "library_cpu_s": library["cpu_s"], "library_step_s": steps, "library_step_cpu_s": library["step_cpu_s"],
-                "library_step_calls": library["step_calls"], "airflow": airflow,
+                "library_cpu_s": library["cpu_s"], "library_step_s": steps, "library_stage_s": stages,
+                "library_stage_cpu_s": library["stage_cpu_s"], "library_stage_calls": library["stage_calls"],
+                "airflow": airflow,
                 "workers": {str(k): v for k, v in workers.items() if k != "bare"},
                 "bare_workers": {str(k): v for k, v in workers["bare"].items()}},
     }
@@ -669,9 +738,13 @@ def format_table(results: dict) -> str:
               f"{'pipeline (library, end to end)':32} {results['pipeline_s_per_page'] * 1000:>12.2f}"]
     if results["airflow_s_per_page"] is not None:
         lines.append(f"{'airflow dags test':32} {results['airflow_s_per_page'] * 1000:>12.2f}")
+    lines.append(f"{'  by stage (exclusive)':32} {'':>12} {'CPU ms':>8} {'CPU/bare':>9}")
     for stage, seconds in results["stages"].items():
-        rss = results["peak_rss_mb_by_stage"].get("extract+load" if stage in ("extract", "load") else stage)
-        lines.append(f"{'  stage ' + stage:32} {seconds * 1000:>12.2f}   peak RSS {fmt(rss, ' MB')}")
+        rss = results["peak_rss_mb_by_stage"].get(stage)
+        lines.append(f"{'  stage ' + stage:32} {seconds * 1000:>12.2f} {results['stages_cpu'][stage] * 1000:>8.2f}"
+                     f" {results['stages_cpu_vs_bare'][stage]:>9.3f}   peak RSS {fmt(rss, ' MB')}")
+    if results["profiled"]:
+        lines.append("  (cProfile was on during the library run: its ratios are inflated)")
     lines += ["", f"{'database bytes / 1,000 articles':32} {fmt(results['database_bytes_per_1000_articles']):>12}"
                   f"   before: {fmt(results['database_bytes_per_1000_articles_before'])}",
               f"{'archive (WARC) bytes':32} {fmt(results['archive']['database']['archive_bytes']):>12}"]

@@ -53,8 +53,9 @@ def test_records_read_back_by_pointer_and_by_plain_warcio(tmp_path):
     assert len(files) == 2 and all(f.split("/")[1:4] == ["2026", "03", "14"] for f in files)
     assert archive.file_day(files[0]) == DAY.date()
     for name in files:
-        with open(tmp_path / name, "rb") as handle:
-            kinds = [(r.rec_type, r.rec_headers.get_header("WARC-Payload-Digest")) for r in ArchiveIterator(handle)]
+        with open(tmp_path / name, "rb") as handle:  # warcio checks every block and payload digest
+            kinds = [(r.rec_type, r.rec_headers.get_header("WARC-Payload-Digest"))
+                     for r in ArchiveIterator(handle, check_digests="raise")]
         assert kinds[0][0] == "warcinfo"
         assert [k for k, _ in kinds[1:4]] == ["response", "request", "metadata"]
         assert kinds[1][1].startswith("sha256:")

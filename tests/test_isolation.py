@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import replace
 from xml.sax.saxutils import escape
 
@@ -149,6 +150,23 @@ def url_states(settings) -> dict:
             "SELECT u.canonical_url, u.status, u.reason, u.attempts, u.listed_published_at, p.final_url,"
             " p.extract_status, p.extract_reason, a.article_id, a.author, a.title, a.published_at, a.canonical_url AS article_url"
             " FROM urls u LEFT JOIN pages p USING (url_id) LEFT JOIN articles a USING (url_id)")}
+
+
+@contextmanager
+def database_refuses(settings, table: str, column: str, marker: str):
+    """While inside: the database refuses to insert a row of ``table`` whose ``column`` holds ``marker``."""
+    with store.transaction(settings) as conn:
+        conn.exec_driver_sql(f"""
+            CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.{column} LIKE '%%{marker}%%' THEN RAISE EXCEPTION 'refused row'; END IF;
+            RETURN NEW; END $$;
+            CREATE TRIGGER refuse_marked BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_marked();
+        """)
+    try:
+        yield
+    finally:
+        with store.transaction(settings) as conn:
+            conn.exec_driver_sql(f"DROP TRIGGER refuse_marked ON {table}; DROP FUNCTION refuse_marked()")
 
 
 def assert_every_url_defined(urls: dict) -> None:
@@ -384,14 +402,7 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
         monkeypatch.setattr(extract, "extract", exploding_extract)
         monkeypatch.setattr(topics, "classify", exploding_classify)
         pipeline.migrate(run_settings)
-        with store.transaction(run_settings) as conn:  # the database refuses one article
-            conn.exec_driver_sql("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF NEW.title LIKE '%%poison-db%%' THEN RAISE EXCEPTION 'poisoned row'; END IF;
-                RETURN NEW; END $$;
-                CREATE TRIGGER refuse_poison BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-            """)
-        try:
+        with database_refuses(run_settings, "articles", "title", "poison-db"):  # one article
             counts = pipeline.ingest(run_settings)
             urls = url_states(run_settings)
             with store.transaction(run_settings) as conn:
@@ -401,9 +412,6 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
                     "SELECT source_id, last_error FROM source_health").fetchall())
                 classified = {r[0] for r in conn.exec_driver_sql(
                     "SELECT a.title FROM articles a JOIN article_topics USING (article_id)")}
-        finally:
-            with store.transaction(run_settings) as conn:
-                conn.exec_driver_sql("DROP TRIGGER refuse_poison ON articles; DROP FUNCTION refuse_poison()")
         item = {name: urls[f"{poisoned.base}/news/2024/{name}.html"] for name in names}
 
     assert canary_landed_and_classified(run_settings) and counts.fetched >= 5
@@ -418,6 +426,35 @@ def test_any_exception_is_recorded_against_its_item_and_the_batch_goes_on(settin
     assert not any("boom-classify" in (title or "") for title in classified)
     assert any("fine" in (title or "") for title in classified)
     assert_every_url_defined(urls)
+
+
+def test_a_page_row_the_database_refuses_costs_only_its_own_url(settings, tmp_path):
+    """The pages of one archive fsync group are recorded in one transaction. When the database
+    refuses one page's row, the group is recorded page by page: the others land, the refused URL
+    is pending with ``error:<type>`` and one attempt, and a second run fetches it again."""
+    with ScriptedServer() as server:
+        names = ["first", "second", "poison-row", "fourth", "fifth"]
+        server.routes["/feed.xml"] = Raw(200, [("Content-Type", "application/rss+xml")], rss(
+            [(f"{server.base}/news/2024/{name}.html", name, "") for name in names]))
+        for name in names:
+            server.routes[f"/news/2024/{name}.html"] = Raw(200, HTML, page(name))
+        sources_file = tmp_path / "sources.yaml"
+        sources_file.write_text(yaml.safe_dump([source("grouped", "rss", server.base + "/feed.xml", server)],
+                                               allow_unicode=True), encoding="utf-8")
+        # One group for the whole batch: nothing is durable before the writer closes.
+        run_settings = fast(replace(settings, sources_file=sources_file, archive=replace(
+            settings.archive, sync_every_records=100, sync_every_s=3600.0)))
+        pipeline.migrate(run_settings)
+        with database_refuses(run_settings, "pages", "final_url", "poison-row"):
+            counts = pipeline.ingest(run_settings)
+            urls = url_states(run_settings)
+        poisoned = urls.pop(f"{server.base}/news/2024/poison-row.html")
+        assert (poisoned.status, poisoned.reason, poisoned.attempts, poisoned.final_url) == \
+            ("pending", "error:RaiseException", 1, None)
+        assert len(urls) == 4 and all(row.status == "fetched" and row.article_id for row in urls.values())
+        assert (counts.fetched, counts.new_articles) == (4, 4)
+        pipeline.ingest(run_settings)  # the refused page is fetched again, and now lands
+        assert url_states(run_settings)[f"{server.base}/news/2024/poison-row.html"].article_id is not None
 
 
 def test_concurrent_inserts_of_one_url_from_two_sessions_both_succeed(settings):

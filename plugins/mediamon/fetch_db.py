@@ -50,10 +50,11 @@ def plan_fetch(settings: Settings) -> list[list[int]]:
 def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     """Fetch the still-pending URLs among ``url_ids`` and store each raw page.
 
-    Each URL is committed on its own, so a worker killed mid-batch loses nothing: a re-run fetches
-    only what is still pending. The commits do not wait for the WAL flush (``synchronous_commit``
-    off): should the database server crash, the last fetches are lost with the pages they stored
-    and their URLs are still pending, so they are fetched again. Per source, the batch counts as
+    Each URL is committed once its archive record is durable (with the other pages of its fsync
+    group), so a worker killed mid-batch loses nothing: a re-run fetches only what is still
+    pending. The commits do not wait for the WAL flush (``synchronous_commit`` off): should the
+    database server crash, the last fetches are lost with the pages they stored and their URLs
+    are still pending, so they are fetched again. Per source, the batch counts as
     one success for its health if any URL was fetched, else as one failure with the most frequent
     reason.
     """
@@ -64,9 +65,10 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
     on_hold = health_db.sources_on_hold(settings)
     fetchers: dict[tuple[frozenset[str], float | None], Fetcher] = {}
     outcomes: dict[str, list[FetchError | None]] = defaultdict(list)
+    refused: list[str] = []  # reasons of fetched pages whose row the database refused (pending again)
     out: archive.ArchiveWriter[_Fetched]
     try:
-        with store.engine(settings).connect() as conn:  # one connection, one transaction per URL
+        with store.engine(settings).connect() as conn:  # one connection, one transaction per URL or group
             with archive_db.writer(settings) as out:
                 for row in todo:
                     # The URL's policy and health are its listing sources' that are not on hold.
@@ -76,7 +78,8 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
                         policy = policy_for_sources([cfg for _, cfg in active])
                         if policy not in fetchers:
                             fetchers[policy] = Fetcher(settings.fetch, allow_private=policy[0], crawl_delay_s=policy[1])
-                        status, error = _fetch_one(conn, settings, fetchers[policy], row, active[0][0], out)
+                        status, error = _fetch_one(conn, settings, fetchers[policy], row, active[0][0], out,
+                                                   refused)
                     except Exception as exc:  # noqa: BLE001 - isolation: one URL's failure is its own
                         if _database_gone(exc):
                             raise  # not this URL's fault: the task fails and is retried
@@ -86,10 +89,14 @@ def fetch_batch(settings: Settings, url_ids: list[int]) -> FetchBatchResult:
                     statuses[status] += 1
                     if error:
                         reasons[error.reason] += 1
-            _record_fetched(conn, out.durable())  # an object store's file is durable once closed
+            # An object store's file is durable once closed.
+            _record_fetched(conn, out.durable(), settings.fetch.max_url_attempts, refused)
     finally:
         for fetcher in fetchers.values():
             fetcher.close()
+    statuses[UrlStatus.FETCHED] -= len(refused)
+    statuses[UrlStatus.PENDING] += len(refused)
+    reasons.update(refused)
     for source_id, errors in outcomes.items():
         failures = [e for e in errors if e is not None]
         if len(failures) < len(errors):
@@ -127,7 +134,7 @@ _Fetched = tuple[int, FetchResult, datetime]
 
 
 def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: Any, source_id: str,
-               out: archive.ArchiveWriter[_Fetched]) -> tuple[str, FetchError | None]:
+               out: archive.ArchiveWriter[_Fetched], refused: list[str]) -> tuple[str, FetchError | None]:
     """Fetch one URL and record its new status, in one transaction of ``conn``: fetched (page
     archived; its row and pointer are written once the record is durable), blocked (refused by
     policy: address, robots, content type), failed, or pending again after a temporary error until
@@ -150,14 +157,49 @@ def _fetch_one(conn: sa.Connection, settings: Settings, fetcher: Fetcher, row: A
                                fetched_at=fetched_at, source_id=source_id, reason="fetch",
                                request_headers={"User-Agent": settings.fetch.user_agent}),
                (row.url_id, result, fetched_at))
-    _record_fetched(conn, out.durable())
+    _record_fetched(conn, out.durable(), settings.fetch.max_url_attempts, refused)
     return UrlStatus.FETCHED, None
 
 
-def _record_fetched(conn: sa.Connection, durable: list[tuple[_Fetched, archive.RecordPointer]]) -> None:
-    """Point each page at its now durable record and mark its URL fetched, one transaction each."""
-    for (url_id, result, fetched_at), pointer in durable:
-        with conn.begin():
-            store.execute(conn, "fetch.commit_without_flush")
+def _record_fetched(conn: sa.Connection, durable: list[tuple[_Fetched, archive.RecordPointer]],
+                    max_attempts: int, refused: list[str]) -> None:
+    """Point each page at its now durable record and mark its URL fetched.
+
+    The pages of one group (the records one fsync made durable, ``archive.sync_every_records``)
+    are committed together: a crash loses the group's rows whole, and its URLs, still pending,
+    are fetched again, as they would be had the crash come before the fsync. One transaction per
+    group instead of per page saves three round trips a page (BEGIN, SET LOCAL, COMMIT). Should
+    the database refuse the group, each page is tried in its own transaction: a page whose row is
+    refused is recorded against its own URL (pending with reason ``error:<type>``, one attempt, as
+    :func:`_record_error` does; its reason is added to ``refused``) and the others are kept.
+    """
+    if len(durable) > 1:
+        try:
+            _record_group(conn, durable)
+            return
+        except store.DATABASE_ERRORS as exc:
+            if store.connection_lost(exc):
+                raise
+            log.warning("recording %d fetched pages together failed (%s); recording them one by one",
+                        len(durable), error_reason(getattr(exc, "orig", None) or exc))
+    for item in durable:
+        try:
+            _record_group(conn, [item])
+        except store.DATABASE_ERRORS as exc:
+            if store.connection_lost(exc) or len(durable) == 1:
+                raise  # a page alone: the caller records the error against its URL
+            (url_id, result, _), _ = item
+            reason = error_reason(getattr(exc, "orig", None) or exc)
+            log.error("recording page %s: %s", redact_userinfo(result.final_url)[:300], reason)
+            with conn.begin():
+                store.execute(conn, "fetch.give_up_or_retry_url", {
+                    "url_id": url_id, "reason": reason, "max_attempts": max_attempts})
+            refused.append(reason)
+
+
+def _record_group(conn: sa.Connection, durable: list[tuple[_Fetched, archive.RecordPointer]]) -> None:
+    with conn.begin():
+        store.execute(conn, "fetch.commit_without_flush")
+        for (url_id, result, fetched_at), pointer in durable:
             archive_db.save_page(conn, url_id, result, pointer, fetched_at)
             store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": UrlStatus.FETCHED, "reason": None})
