@@ -64,12 +64,12 @@ class ShingleCache:
 
 
 def index_articles(settings: Settings, known: ShingleCache | None = None) -> dict[str, int]:
-    """Fingerprint every article without a fingerprint, add its LSH bands to the index and apply
-    the page spam rules to it; the shingles go to ``known``.
+    """Fingerprint every article without a fingerprint (its row with its band keys is its entry in
+    the LSH index) and apply the page spam rules to it; the shingles go to ``known``.
 
     Safe to run in several processes at once: rows are keyed by article and inserted with
-    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint adds its bands and
-    flags. Returns the counts of this call: ``fingerprinted``, ``spam``.
+    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint flags it. Returns
+    the counts of this call: ``fingerprinted``, ``spam``.
     """
     cfg, params = settings.dedupe, params_key(settings.dedupe)
     counts = {"fingerprinted": 0, "spam": 0}
@@ -87,9 +87,7 @@ def index_articles(settings: Settings, known: ShingleCache | None = None) -> dic
             inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
                 (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints.items()],
                 fetch=True)
-            store.execute_many_values(conn, "dedupe.insert_bands", [
-                (key, article_id) for article_id, keys in inserted for key in keys])
-            mine = {article_id for article_id, _ in inserted}
+            mine = {article_id for article_id, in inserted}
             counts["fingerprinted"] += len(mine)
             counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in mine], cfg)
         if known is not None:
@@ -152,16 +150,14 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     graph, whatever order articles come in. Returns the batch's counts.
     """
     by_id = {row.article_id: row for row in batch}
-    matches = store.rows(conn, "dedupe.band_matches", {
-        "article_ids": [row.article_id for row in batch for _ in row.band_keys],
-        "band_keys": [key for row in batch for key in row.band_keys]})
+    matches = band_pairs(conn, {row.article_id: row.band_keys for row in batch})
     candidates = {c.article_id: c for c in store.rows(conn, "dedupe.candidate_articles", {
-        "article_ids": sorted({m.candidate_id for m in matches})})}
+        "article_ids": sorted({candidate_id for _, candidate_id in matches})})}
     # Candidates are articles with a story, and earlier articles of the batch; an article still
     # without a story outside the batch meets this one when its own turn comes.
-    pairs = [(by_id[m.article_id], candidates[m.candidate_id]) for m in matches
-             if m.candidate_id in candidates and (candidates[m.candidate_id].story_id is not None
-                                                  or m.candidate_id in by_id and m.candidate_id < m.article_id)]
+    pairs = [(by_id[article_id], candidates[candidate_id]) for article_id, candidate_id in sorted(matches)
+             if candidate_id in candidates and (candidates[candidate_id].story_id is not None
+                                                or candidate_id in by_id and candidate_id < article_id)]
     hashes = known.get(conn, [*by_id, *(candidate.article_id for _, candidate in pairs)])
     components = _Components()
     spun: dict[int, list[dict]] = defaultdict(list)
@@ -208,6 +204,20 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     # once they are in one story, neither was spun from the other.
     store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": touched})
     return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges), "spam": len(spun)}
+
+
+def band_pairs(conn: sa.Connection, keys_of: dict[int, list[int]]) -> set[tuple[int, int]]:
+    """Pairs (article, other article sharing an LSH band key with it) for the articles of
+    ``keys_of`` (article id -> its band keys): one index scan for all their keys."""
+    articles_of: dict[int, list[int]] = defaultdict(list)
+    for article_id, keys in keys_of.items():
+        for key in keys:
+            articles_of[key].append(article_id)
+    if not articles_of:
+        return set()
+    return {(article_id, row.article_id)
+            for row in store.rows(conn, "dedupe.band_matches", {"band_keys": list(articles_of)})
+            for key in row.band_keys for article_id in articles_of.get(key, ()) if article_id != row.article_id}
 
 
 def _earlier(a: datetime | None, b: datetime | None) -> bool:

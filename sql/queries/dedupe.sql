@@ -17,12 +17,10 @@ LIMIT :limit
 SELECT count(*) FROM article_fingerprints WHERE params <> :params
 
 -- name: insert_fingerprints
+-- The band keys go into the LSH index (the GIN index on band_keys) with the row.
 INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
 ON CONFLICT (article_id) DO NOTHING
-RETURNING article_id, band_keys
-
--- name: insert_bands
-INSERT INTO lsh_bands (band_key, article_id) VALUES %s
+RETURNING article_id
 
 -- name: unassigned_articles
 -- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible.
@@ -33,13 +31,12 @@ ORDER BY a.article_id
 LIMIT :limit
 
 -- name: band_matches
--- Pairs (article, other article sharing an LSH band with it). :article_ids and :band_keys are
--- parallel arrays, one element per band key of each article: one hash-index probe per key, whatever
--- the size of the index. `mediamon bench dedupe` times this query.
-SELECT DISTINCT k.article_id, b.article_id AS candidate_id
-FROM unnest(CAST(:article_ids AS bigint[]), CAST(:band_keys AS bigint[])) AS k(article_id, band_key)
-JOIN lsh_bands b ON b.band_key = k.band_key
-WHERE b.article_id <> k.article_id
+-- The fingerprints sharing at least one of :band_keys (every band key of a batch of articles), with
+-- their keys: one GIN index scan, one entry probe per key, whatever the size of the index.
+-- mediamon.dedupe_db.band_pairs pairs them with the batch's articles. `mediamon bench dedupe`
+-- times this query.
+SELECT article_id, band_keys FROM article_fingerprints
+WHERE band_keys && CAST(:band_keys AS bigint[])
 
 -- name: candidate_articles
 -- Apart from band_matches: an array of ids is estimated right, so this is a primary-key probe per
@@ -110,8 +107,7 @@ UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL WHERE
 DELETE FROM stories;
 -- Story ids restart too, so the same articles and settings give the same ids.
 ALTER SEQUENCE stories_story_id_seq RESTART;
--- Tables in the order index_articles writes them, so a concurrent fingerprinting cannot deadlock.
-TRUNCATE article_fingerprints, lsh_bands
+TRUNCATE article_fingerprints
 
 -- name: story_counts
 SELECT (SELECT count(*) FROM stories) AS stories,
