@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -65,14 +65,14 @@ class ShingleCache:
 
 def index_articles(settings: Settings, known: ShingleCache | None = None) -> dict[str, int]:
     """Fingerprint every article without a fingerprint (its row with its band keys is its entry in
-    the LSH index) and apply the page spam rules to it; the shingles go to ``known``.
+    the LSH index); the shingles go to ``known``. The page spam rules run when the article gets its
+    story (:func:`_assign_batch`), so that story and flags are one write of the article's row.
 
     Safe to run in several processes at once: rows are keyed by article and inserted with
-    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint flags it. Returns
-    the counts of this call: ``fingerprinted``, ``spam``.
+    ``ON CONFLICT DO NOTHING``. Returns the count of this call: ``fingerprinted``.
     """
     cfg, params = settings.dedupe, params_key(settings.dedupe)
-    counts = {"fingerprinted": 0, "spam": 0}
+    counts = {"fingerprinted": 0}
     with store.transaction(settings) as conn:
         stale = store.scalar(conn, "dedupe.other_params_count", {"params": params})
     if stale:
@@ -87,9 +87,7 @@ def index_articles(settings: Settings, known: ShingleCache | None = None) -> dic
             inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
                 (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints.items()],
                 fetch=True)
-            mine = {article_id for article_id, in inserted}
-            counts["fingerprinted"] += len(mine)
-            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in mine], cfg)
+            counts["fingerprinted"] += len(inserted)
         if known is not None:
             for article_id, fp in prints.items():
                 known.add(article_id, fp.shingles)
@@ -110,7 +108,7 @@ def assign_stories(settings: Settings) -> StoriesResult:
     flagged as spun copies: an article can count in both).
     """
     known = ShingleCache(settings.dedupe)
-    counts = index_articles(settings, known) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
+    counts = index_articles(settings, known) | {"spam": 0, "assigned": 0, "new_stories": 0, "merged_stories": 0}
     while True:
         with store.transaction(settings) as conn:
             store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
@@ -147,7 +145,9 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     Every pair (article of the batch, article sharing an LSH band with it) is verified once; verified
     pairs join components; a component without a story gets a new one, one with several stories
     merges them into the oldest. Stories are thus the connected components of the verified-copy
-    graph, whatever order articles come in. Returns the batch's counts.
+    graph, whatever order articles come in. An article of the batch gets its story, its page-rule
+    and spun-copy flags in one UPDATE: each UPDATE writes a new version of the row and of its index
+    entries, which stays in the table until vacuumed. Returns the batch's counts.
     """
     by_id = {row.article_id: row for row in batch}
     matches = band_pairs(conn, {row.article_id: row.band_keys for row in batch})
@@ -159,6 +159,8 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
              if candidate_id in candidates and (candidates[candidate_id].story_id is not None
                                                 or candidate_id in by_id and candidate_id < article_id)]
     hashes = known.get(conn, [*by_id, *(candidate.article_id for _, candidate in pairs)])
+    page_spam = {row.article_id: found for row in batch
+                 if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
     components = _Components()
     spun: dict[int, list[dict]] = defaultdict(list)
     for article_id in by_id:
@@ -178,6 +180,7 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
             spun[copy.article_id].append({"rule": "spun_copy", "of_article_id": source.article_id,
                                           "containment": round(share, 3)})
 
+    spun_count = len(spun)
     members: dict = defaultdict(list)
     stories: dict = defaultdict(list)
     for kind, node_id in list(components.parent):
@@ -195,15 +198,31 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     if merges:
         store.execute_many_values(conn, "dedupe.merge_stories", merges)
         store.execute(conn, "dedupe.delete_stories", {"story_ids": [other for other, _ in merges]})
-    store.execute_many_values(conn, "dedupe.set_stories", [
-        (article_id, story_of_root[root]) for root in roots for article_id in members[root]])
-    _add_spam_evidence(conn, spun)
+    merged_into = dict(merges)
+
+    def story_of(article_id: int) -> int:
+        if article_id in by_id:
+            return story_of_root[components.find(("a", article_id))]
+        story_id = candidates[article_id].story_id
+        return merged_into.get(story_id, story_id)
+
+    assigned = []
+    for root in roots:
+        for article_id in members[root]:
+            evidence = page_spam.get(article_id, []) + _kept_spun(article_id, spun.pop(article_id, []), story_of)
+            assigned.append((article_id, story_of_root[root],
+                             json.dumps(evidence, ensure_ascii=False) if evidence else None))
+    store.execute_many_values(conn, "dedupe.set_stories", assigned)
     touched = sorted(set(story_of_root.values()))
-    _refresh_stories(conn, touched)
+    _add_spam_evidence(conn, spun)  # copies stored before this batch
     # Two copies of one story can share little (one truncated, one with sentences dropped):
-    # once they are in one story, neither was spun from the other.
+    # once they are in one story, neither was spun from the other (for the batch's own articles,
+    # _kept_spun has done this already). Before the refresh, so the canonical article is chosen
+    # on the flags that stay.
     store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": touched})
-    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges), "spam": len(spun)}
+    _refresh_stories(conn, touched)
+    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges),
+            "spam": len(page_spam) + spun_count}
 
 
 def band_pairs(conn: sa.Connection, keys_of: dict[int, list[int]]) -> set[tuple[int, int]]:
@@ -238,12 +257,10 @@ def _refresh_stories(conn: sa.Connection, story_ids: list[int]) -> None:
         store.execute_many_values(conn, "dedupe.update_stories", updates)
 
 
-def _flag_spam(conn: sa.Connection, articles: list[Any], cfg: DedupeSettings) -> int:
-    """Apply the page rules of :func:`spam_evidence` to these article rows; returns how many fired."""
-    evidence = {row.article_id: found for row in articles
-                if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
-    _add_spam_evidence(conn, evidence)
-    return len(evidence)
+def _kept_spun(article_id: int, evidence: list[dict], story_of: Callable[[int], int]) -> list[dict]:
+    """Spun-copy evidence of a batch article without the entries whose source ends up in the
+    article's own story (what ``dedupe.drop_spun_within_stories`` removes from stored articles)."""
+    return [e for e in evidence if story_of(e["of_article_id"]) != story_of(article_id)]
 
 
 def _add_spam_evidence(conn: sa.Connection, evidence: dict[int, list[dict]]) -> None:

@@ -5,8 +5,7 @@
 SELECT pg_advisory_xact_lock(:key)
 
 -- name: articles_to_fingerprint
--- With what the page spam rules read.
-SELECT a.article_id, a.text, a.title, a.site_name, a.page_fields
+SELECT a.article_id, a.text
 FROM articles a LEFT JOIN article_fingerprints f USING (article_id)
 WHERE f.article_id IS NULL
 ORDER BY a.article_id
@@ -23,8 +22,9 @@ ON CONFLICT (article_id) DO NOTHING
 RETURNING article_id
 
 -- name: unassigned_articles
--- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible.
-SELECT a.article_id, a.site, a.published_at, f.band_keys
+-- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible, with
+-- what the page spam rules read.
+SELECT a.article_id, a.site, a.published_at, f.band_keys, a.text, a.title, a.site_name, a.page_fields
 FROM articles a JOIN article_fingerprints f USING (article_id)
 WHERE a.story_id IS NULL
 ORDER BY a.article_id
@@ -51,8 +51,11 @@ INSERT INTO stories (first_seen, last_seen) SELECT now(), now() FROM generate_se
 RETURNING story_id
 
 -- name: set_stories
-UPDATE articles a SET story_id = v.story_id
-FROM (VALUES %s) AS v(article_id, story_id)
+-- An article's story and its spam flags (page rules, spun copies): an article without a story has
+-- no flags of its own yet (clear_stories resets both), so the evidence replaces.
+UPDATE articles a SET story_id = v.story_id, is_spam = v.evidence IS NOT NULL,
+    spam_evidence = CAST(v.evidence AS jsonb)
+FROM (VALUES %s) AS v(article_id, story_id, evidence)
 WHERE a.article_id = v.article_id
 
 -- name: merge_stories
@@ -100,7 +103,8 @@ FROM (
     WHERE m.story_id = ANY(:story_ids) AND m.spam_evidence @> '[{"rule": "spun_copy"}]'
     GROUP BY m.article_id
 ) kept
-WHERE a.article_id = kept.article_id
+-- Rows with nothing to drop stay as they are (an UPDATE that changes nothing still writes a row version).
+WHERE a.article_id = kept.article_id AND a.spam_evidence IS DISTINCT FROM nullif(kept.evidence, '[]'::jsonb)
 
 -- name: clear_stories
 UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL WHERE story_id IS NOT NULL OR is_spam;
