@@ -47,6 +47,18 @@ def database_url(server_url: str):
 
 
 @pytest.fixture
+def other_database(server_url: str):
+    """A second, fresh database on the same server, without migrations (dropped afterwards)."""
+    name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+    db.ensure_database(admin, name)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    store.engine_for(url).dispose()
+    db.drop_database(admin, name)
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings on an empty test database (every table truncated)."""
     engine = store.engine_for(database_url)

@@ -6,33 +6,18 @@ import gzip
 import hashlib
 import json
 import shutil
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from conftest import count_rows
-from mediamon import archive, archive_db, db, extract_db, pipeline, sources_db, store
+from mediamon import archive, archive_db, extract_db, pipeline, sources_db, store
 from mediamon.settings import ArchiveSettings
 from test_dags import assert_bodies_only_in_the_archive
 
 ARTICLE_COLUMNS = "canonical_url, source_id, title, text, lang, published_at, text_sha256"
-
-
-@pytest.fixture
-def other_database(server_url):
-    """A second, fresh database on the same server (dropped afterwards)."""
-    name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
-    db.ensure_database(admin, name)
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    yield url
-    store.engine_for(url).dispose()
-    db.drop_database(admin, name)
 
 
 def articles(settings) -> list[tuple]:
