@@ -227,16 +227,11 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
 
 def band_pairs(conn: sa.Connection, keys_of: dict[int, list[int]]) -> set[tuple[int, int]]:
     """Pairs (article, other article sharing an LSH band key with it) for the articles of
-    ``keys_of`` (article id -> its band keys): one index scan for all their keys."""
-    articles_of: dict[int, list[int]] = defaultdict(list)
-    for article_id, keys in keys_of.items():
-        for key in keys:
-            articles_of[key].append(article_id)
-    if not articles_of:
-        return set()
-    return {(article_id, row.article_id)
-            for row in store.rows(conn, "dedupe.band_matches", {"band_keys": list(articles_of)})
-            for key in row.band_keys for article_id in articles_of.get(key, ()) if article_id != row.article_id}
+    ``keys_of`` (article id -> its band keys): one statement for all their keys."""
+    matches = store.rows(conn, "dedupe.band_matches", {
+        "article_ids": [article_id for article_id, keys in keys_of.items() for _ in keys],
+        "band_keys": [key for keys in keys_of.values() for key in keys]})
+    return {(m.article_id, m.candidate_id) for m in matches}
 
 
 def _earlier(a: datetime | None, b: datetime | None) -> bool:
