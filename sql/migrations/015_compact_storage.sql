@@ -3,9 +3,9 @@
 -- 1. The LSH index is a GIN index on the band keys each fingerprint row already holds. lsh_bands
 -- kept every key twice (in article_fingerprints.band_keys and as a row of its own: a 40-byte heap
 -- tuple plus a hash-index entry, ~80 bytes a key); a GIN entry is ~32 bytes a key. fastupdate off:
--- a lookup then never scans a pending list, and inserting an article's 36 keys costs about what
--- the 36 rows of lsh_bands did (measured in `mediamon bench dedupe`). A key of a deleted article
--- now goes with its fingerprint row (the foreign key cascades).
+-- a lookup then never scans a pending list. `mediamon bench dedupe`: as fast as lsh_bands up to
+-- 100k articles, 3.8x slower at 1M (docs/scaling.md). A key of a deleted article now goes with its
+-- fingerprint row (the foreign key cascades).
 CREATE INDEX article_fingerprints_band_keys_idx ON article_fingerprints USING gin (band_keys)
     WITH (fastupdate = off);
 DROP TABLE lsh_bands;
