@@ -47,6 +47,18 @@ def database_url(server_url: str):
 
 
 @pytest.fixture
+def other_database(server_url: str):
+    """A second, fresh database on the same server, without migrations (dropped afterwards)."""
+    name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
+    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
+    db.ensure_database(admin, name)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    yield url
+    store.engine_for(url).dispose()
+    db.drop_database(admin, name)
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings on an empty test database (every table truncated)."""
     engine = store.engine_for(database_url)
@@ -56,18 +68,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return replace(Settings.from_env({}), database_url=database_url, state_dir=tmp_path / "state",
                    reports_dir=tmp_path / "reports")
-
-
-@pytest.fixture
-def other_database(server_url):
-    """A second, fresh database on the same server (dropped afterwards)."""
-    name = f"mediamon_test_{uuid.uuid4().hex[:10]}"
-    admin = make_url(server_url).set(database="postgres").render_as_string(hide_password=False)
-    db.ensure_database(admin, name)
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    yield url
-    store.engine_for(url).dispose()
-    db.drop_database(admin, name)
 
 
 @pytest.fixture(scope="session")

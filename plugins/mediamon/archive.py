@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO, Any, Generic, TypeVar
@@ -49,6 +49,11 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 # Response headers that describe the transfer, not the payload: the body is archived decoded
 # (the fetcher already undid gzip and chunking), so keeping them would make readers decode twice.
 TRANSFER_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+# The response headers ``pages.headers`` keeps (its summary): those no other column holds and that
+# say something about the page (a re-crawl's validators, its language, the server, robots rules).
+# Date, type, charset, length and URL have columns; the whole header block is in the WARC record.
+# Keep equal to the list in sql/migrations/015_compact_storage.sql.
+SUMMARY_HEADERS = frozenset({"etag", "last-modified", "content-language", "server", "x-robots-tag"})
 GZIP_MAGIC = b"\x1f\x8b\x08"
 # zlib level of each record's gzip member. warcio's writer uses 9; on the gne-zh portal pages
 # level 1 compresses 3.0x faster (1.2 against 3.6 ms per 176 KB page, 2 % against 7 % of a bare
@@ -62,6 +67,11 @@ Token = TypeVar("Token")
 
 class ArchiveError(Exception):
     """A record cannot be read back: missing file, bytes that are not its record, wrong digest."""
+
+
+def header_summary(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of :data:`SUMMARY_HEADERS`, names lower-cased, for ``pages.headers``."""
+    return {name.lower(): value for name, value in headers.items() if name.lower() in SUMMARY_HEADERS}
 
 
 @dataclass(frozen=True)

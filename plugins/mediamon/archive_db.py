@@ -50,7 +50,7 @@ def save_page(conn: sa.Connection, url_id: int, response: Any, pointer: archive.
     have ``url``, ``status``, ``headers``, ``body``, ``content_type`` and ``charset``)."""
     store.execute(conn, "archive.save_page", {
         "url_id": url_id, "final_url": getattr(response, "final_url", None) or response.url,
-        "http_status": response.status, "headers": json.dumps(response.headers),
+        "http_status": response.status, "headers": json.dumps(archive.header_summary(response.headers)),
         "content_type": response.content_type, "declared_charset": response.charset,
         "warc_file": pointer.file, "warc_offset": pointer.offset, "warc_length": pointer.length,
         "body_bytes": len(response.body), "body_sha256": pointer.payload_sha256, "fetched_at": fetched_at})
@@ -88,7 +88,8 @@ def migrate_blobs(settings: Settings, *, batch_size: int = 500) -> ArchiveMigrat
         if not batch:
             break
         after = batch[-1].url_id
-        verified: list[tuple[int, str, int, int, str]] = []
+        verified: list[tuple[int, str, int, int, str, str]] = []
+        summaries = {row.url_id: json.dumps(archive.header_summary(row.headers or {})) for row in batch}
         out: archive.ArchiveWriter[int]
         with writer(settings) as out:
             for row in batch:
@@ -102,7 +103,8 @@ def migrate_blobs(settings: Settings, *, batch_size: int = 500) -> ArchiveMigrat
                                            reason="migrate"), row.url_id)
         for url_id, pointer in out.durable():
             check.read(pointer)  # raises ArchiveError when the bytes are not the page's
-            verified.append((url_id, pointer.file, pointer.offset, pointer.length, pointer.payload_sha256))
+            verified.append((url_id, pointer.file, pointer.offset, pointer.length, pointer.payload_sha256,
+                             summaries[url_id]))
         counts["archive_bytes"] += out.bytes_written
         with store.transaction(settings) as conn:
             moved = store.execute_many_values(conn, "archive.move_bodies", verified, fetch=True) if verified else []

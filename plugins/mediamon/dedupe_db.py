@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -64,15 +64,15 @@ class ShingleCache:
 
 
 def index_articles(settings: Settings, known: ShingleCache | None = None) -> dict[str, int]:
-    """Fingerprint every article without a fingerprint, add its LSH bands to the index and apply
-    the page spam rules to it; the shingles go to ``known``.
+    """Fingerprint every article without a fingerprint (its row with its band keys is its entry in
+    the LSH index); the shingles go to ``known``. The page spam rules run when the article gets its
+    story (:func:`_assign_batch`), so that story and flags are one write of the article's row.
 
     Safe to run in several processes at once: rows are keyed by article and inserted with
-    ``ON CONFLICT DO NOTHING``, and only the process that inserted a fingerprint adds its bands and
-    flags. Returns the counts of this call: ``fingerprinted``, ``spam``.
+    ``ON CONFLICT DO NOTHING``. Returns the count of this call: ``fingerprinted``.
     """
     cfg, params = settings.dedupe, params_key(settings.dedupe)
-    counts = {"fingerprinted": 0, "spam": 0}
+    counts = {"fingerprinted": 0}
     with store.transaction(settings) as conn:
         stale = store.scalar(conn, "dedupe.other_params_count", {"params": params})
     if stale:
@@ -87,11 +87,7 @@ def index_articles(settings: Settings, known: ShingleCache | None = None) -> dic
             inserted = store.execute_many_values(conn, "dedupe.insert_fingerprints", [
                 (article_id, params, len(fp.shingles), list(fp.band_keys)) for article_id, fp in prints.items()],
                 fetch=True)
-            store.execute_many_values(conn, "dedupe.insert_bands", [
-                (key, article_id) for article_id, keys in inserted for key in keys])
-            mine = {article_id for article_id, _ in inserted}
-            counts["fingerprinted"] += len(mine)
-            counts["spam"] += _flag_spam(conn, [row for row in batch if row.article_id in mine], cfg)
+            counts["fingerprinted"] += len(inserted)
         if known is not None:
             for article_id, fp in prints.items():
                 known.add(article_id, fp.shingles)
@@ -112,7 +108,7 @@ def assign_stories(settings: Settings) -> StoriesResult:
     flagged as spun copies: an article can count in both).
     """
     known = ShingleCache(settings.dedupe)
-    counts = index_articles(settings, known) | {"assigned": 0, "new_stories": 0, "merged_stories": 0}
+    counts = index_articles(settings, known) | {"spam": 0, "assigned": 0, "new_stories": 0, "merged_stories": 0}
     while True:
         with store.transaction(settings) as conn:
             store.execute(conn, "dedupe.lock", {"key": STORY_LOCK_KEY})
@@ -149,20 +145,22 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     Every pair (article of the batch, article sharing an LSH band with it) is verified once; verified
     pairs join components; a component without a story gets a new one, one with several stories
     merges them into the oldest. Stories are thus the connected components of the verified-copy
-    graph, whatever order articles come in. Returns the batch's counts.
+    graph, whatever order articles come in. An article of the batch gets its story, its page-rule
+    and spun-copy flags in one UPDATE: each UPDATE writes a new version of the row and of its index
+    entries, which stays in the table until vacuumed. Returns the batch's counts.
     """
     by_id = {row.article_id: row for row in batch}
-    matches = store.rows(conn, "dedupe.band_matches", {
-        "article_ids": [row.article_id for row in batch for _ in row.band_keys],
-        "band_keys": [key for row in batch for key in row.band_keys]})
+    matches = band_pairs(conn, {row.article_id: row.band_keys for row in batch})
     candidates = {c.article_id: c for c in store.rows(conn, "dedupe.candidate_articles", {
-        "article_ids": sorted({m.candidate_id for m in matches})})}
+        "article_ids": sorted({candidate_id for _, candidate_id in matches})})}
     # Candidates are articles with a story, and earlier articles of the batch; an article still
     # without a story outside the batch meets this one when its own turn comes.
-    pairs = [(by_id[m.article_id], candidates[m.candidate_id]) for m in matches
-             if m.candidate_id in candidates and (candidates[m.candidate_id].story_id is not None
-                                                  or m.candidate_id in by_id and m.candidate_id < m.article_id)]
+    pairs = [(by_id[article_id], candidates[candidate_id]) for article_id, candidate_id in sorted(matches)
+             if candidate_id in candidates and (candidates[candidate_id].story_id is not None
+                                                or candidate_id in by_id and candidate_id < article_id)]
     hashes = known.get(conn, [*by_id, *(candidate.article_id for _, candidate in pairs)])
+    page_spam = {row.article_id: found for row in batch
+                 if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
     components = _Components()
     spun: dict[int, list[dict]] = defaultdict(list)
     for article_id in by_id:
@@ -182,6 +180,7 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
             spun[copy.article_id].append({"rule": "spun_copy", "of_article_id": source.article_id,
                                           "containment": round(share, 3)})
 
+    spun_count = len(spun)
     members: dict = defaultdict(list)
     stories: dict = defaultdict(list)
     for kind, node_id in list(components.parent):
@@ -199,15 +198,40 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     if merges:
         store.execute_many_values(conn, "dedupe.merge_stories", merges)
         store.execute(conn, "dedupe.delete_stories", {"story_ids": [other for other, _ in merges]})
-    store.execute_many_values(conn, "dedupe.set_stories", [
-        (article_id, story_of_root[root]) for root in roots for article_id in members[root]])
-    _add_spam_evidence(conn, spun)
+    merged_into = dict(merges)
+
+    def story_of(article_id: int) -> int:
+        if article_id in by_id:
+            return story_of_root[components.find(("a", article_id))]
+        story_id = candidates[article_id].story_id
+        return merged_into.get(story_id, story_id)
+
+    assigned = []
+    for root in roots:
+        for article_id in members[root]:
+            evidence = page_spam.get(article_id, []) + _kept_spun(article_id, spun.pop(article_id, []), story_of)
+            assigned.append((article_id, story_of_root[root],
+                             json.dumps(evidence, ensure_ascii=False) if evidence else None))
+    store.execute_many_values(conn, "dedupe.set_stories", assigned)
     touched = sorted(set(story_of_root.values()))
-    _refresh_stories(conn, touched)
+    _add_spam_evidence(conn, spun)  # copies stored before this batch
     # Two copies of one story can share little (one truncated, one with sentences dropped):
-    # once they are in one story, neither was spun from the other.
+    # once they are in one story, neither was spun from the other (for the batch's own articles,
+    # _kept_spun has done this already). Before the refresh, so the canonical article is chosen
+    # on the flags that stay.
     store.execute(conn, "dedupe.drop_spun_within_stories", {"story_ids": touched})
-    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges), "spam": len(spun)}
+    _refresh_stories(conn, touched)
+    return {"assigned": len(batch), "new_stories": len(fresh), "merged_stories": len(merges),
+            "spam": len(page_spam) + spun_count}
+
+
+def band_pairs(conn: sa.Connection, keys_of: dict[int, list[int]]) -> set[tuple[int, int]]:
+    """Pairs (article, other article sharing an LSH band key with it) for the articles of
+    ``keys_of`` (article id -> its band keys): one statement for all their keys."""
+    matches = store.rows(conn, "dedupe.band_matches", {
+        "article_ids": [article_id for article_id, keys in keys_of.items() for _ in keys],
+        "band_keys": [key for keys in keys_of.values() for key in keys]})
+    return {(m.article_id, m.candidate_id) for m in matches}
 
 
 def _earlier(a: datetime | None, b: datetime | None) -> bool:
@@ -228,12 +252,10 @@ def _refresh_stories(conn: sa.Connection, story_ids: list[int]) -> None:
         store.execute_many_values(conn, "dedupe.update_stories", updates)
 
 
-def _flag_spam(conn: sa.Connection, articles: list[Any], cfg: DedupeSettings) -> int:
-    """Apply the page rules of :func:`spam_evidence` to these article rows; returns how many fired."""
-    evidence = {row.article_id: found for row in articles
-                if (found := spam_evidence(row.title, row.site_name, row.text, row.page_fields, cfg))}
-    _add_spam_evidence(conn, evidence)
-    return len(evidence)
+def _kept_spun(article_id: int, evidence: list[dict], story_of: Callable[[int], int]) -> list[dict]:
+    """Spun-copy evidence of a batch article without the entries whose source ends up in the
+    article's own story (what ``dedupe.drop_spun_within_stories`` removes from stored articles)."""
+    return [e for e in evidence if story_of(e["of_article_id"]) != story_of(article_id)]
 
 
 def _add_spam_evidence(conn: sa.Connection, evidence: dict[int, list[dict]]) -> None:

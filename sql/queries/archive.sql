@@ -33,10 +33,11 @@ ORDER BY p.url_id
 LIMIT :limit
 
 -- name: move_bodies
--- Only a page whose archived record was read back with the digest it has here loses its blob.
+-- Only a page whose archived record was read back with the digest it has here loses its blob; its
+-- headers, now in the record, shrink to the summary (mediamon.archive.header_summary).
 UPDATE pages p SET warc_file = v.warc_file, warc_offset = v.warc_offset, warc_length = v.warc_length,
-    body_gzip = NULL
-FROM (VALUES %s) AS v(url_id, warc_file, warc_offset, warc_length, body_sha256)
+    body_gzip = NULL, headers = CAST(v.headers AS jsonb)
+FROM (VALUES %s) AS v(url_id, warc_file, warc_offset, warc_length, body_sha256, headers)
 WHERE p.url_id = v.url_id AND p.body_sha256 = v.body_sha256 AND p.body_gzip IS NOT NULL
 RETURNING p.url_id
 
@@ -87,7 +88,7 @@ INSERT INTO url_sources (url_id, source_id) VALUES (:url_id, :source_id) ON CONF
 
 -- name: analyze_hot_tables
 -- Tables every run writes to: fresh statistics keep the planner on the partial indexes.
-ANALYZE urls, pages, articles, url_sources, article_topics, article_fingerprints, lsh_bands, source_health
+ANALYZE urls, pages, articles, url_sources, article_topics, article_fingerprints, source_health
 
 -- name: recompute_source_health
 -- Every configured source has a health row, and a backoff that has run out is cleared, so the

@@ -142,3 +142,26 @@ DROP TABLE IF EXISTS bench_pages_before
 
 -- name: archived_pages
 SELECT url_id, warc_file, warc_offset, warc_length, body_sha256 FROM pages WHERE warc_file IS NOT NULL ORDER BY url_id
+
+-- name: relation_bytes
+-- Per table of the public schema: heap, TOAST, and each index, for the breakdown of bytes per article.
+SELECT c.relname AS table_name, 'heap' AS part, pg_relation_size(c.oid) AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE 'bench_%'
+UNION ALL
+SELECT c.relname, 'toast', coalesce(pg_total_relation_size(c.reltoastrelid), 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE 'bench_%'
+UNION ALL
+SELECT c.relname, 'index ' || i.relname, pg_relation_size(i.oid)
+FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname NOT LIKE 'bench_%'
+ORDER BY 1, 2
+
+-- name: search_bytes
+-- What full-text search stores (issue 13), reported apart: every column named search_vector* as
+-- stored (inline or TOAST) and every index whose definition uses one. Dead row versions not counted.
+SELECT coalesce((SELECT sum(pg_relation_size(x.indexrelid)) FROM pg_index x
+                 JOIN pg_namespace n ON n.oid = (SELECT relnamespace FROM pg_class WHERE oid = x.indrelid)
+                 WHERE n.nspname = 'public' AND pg_get_indexdef(x.indexrelid) LIKE '%search_vector%'), 0) AS index_bytes

@@ -2,11 +2,12 @@
 
 For each size (ascending), the index of a temporary database grows to that many synthetic
 fingerprints (random MinHash signatures, cut into band keys by :func:`mediamon.dedupe.band_keys`
-and loaded with binary COPY). Then ``probes`` new articles are added, through
-the production queries: candidate lookup (``dedupe.band_matches``) and band insert
-(``dedupe.insert_bands``), within one transaction that is rolled back after. The same signatures go into datasketch's
-in-memory ``MinHashLSH`` with the
-same bands, where one probe is ``query`` plus ``insert``. A benchmark, not a test: it reports times.
+and loaded with COPY into ``article_fingerprints``, whose GIN index on ``band_keys`` is the LSH
+index). Then ``probes`` new articles are added, through the production queries: candidate lookup
+(:func:`mediamon.dedupe_db.band_pairs`) and fingerprint insert (``dedupe.insert_fingerprints``),
+within one transaction that is rolled back after. The same signatures go into datasketch's
+in-memory ``MinHashLSH`` with the same bands, where one probe is ``query`` plus ``insert``. A
+benchmark, not a test: it reports times.
 """
 from __future__ import annotations
 
@@ -20,10 +21,9 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 from sqlalchemy.engine import make_url
 
-from mediamon import db, dedupe, store
+from mediamon import db, dedupe, dedupe_db, store
 from mediamon.settings import DedupeSettings, Settings
 
-_COPY_ROW = np.dtype([("fields", ">i2"), ("key_len", ">i4"), ("key", ">i8"), ("id_len", ">i4"), ("id", ">i8")])
 _CHUNK = 50_000
 
 
@@ -39,16 +39,13 @@ def _keys(signatures: np.ndarray, cfg: DedupeSettings) -> np.ndarray:
                            dedupe.band_keys(signatures[:, split:], cfg.lsh_rows, 2)], axis=1)
 
 
-def _copy_bands(conn, keys: np.ndarray, first_id: int) -> None:
-    """COPY (band_key, article_id) rows in PostgreSQL's binary format: no per-row Python work."""
-    rows = np.empty(keys.size, dtype=_COPY_ROW)
-    rows["fields"], rows["key_len"], rows["id_len"] = 2, 8, 8
-    rows["key"] = keys.ravel()
-    rows["id"] = np.repeat(np.arange(first_id, first_id + len(keys), dtype=np.int64), keys.shape[1])
-    data = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8 + rows.tobytes() + b"\xff\xff"
+def _copy_fingerprints(conn, keys: np.ndarray, first_id: int, params: str) -> None:
+    """COPY fingerprint rows (id, params, shingle count, band keys) as a restore would."""
+    lines = (f"{first_id + i}\t{params}\t0\t{{{','.join(map(str, row))}}}\n" for i, row in enumerate(keys.tolist()))
     cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.copy_expert("COPY lsh_bands (band_key, article_id) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        cursor.copy_expert("COPY article_fingerprints (article_id, params, shingle_count, band_keys) FROM STDIN",
+                           io.StringIO("".join(lines)))
     finally:
         cursor.close()
 
@@ -62,7 +59,7 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
     """Time adding one article to the LSH index at each corpus size, in Postgres and in memory.
 
     Returns ``sizes``: one row per size with ``pg_ms`` / ``memory_ms`` (mean per probe article),
-    ``pg_p95_ms``, ``load_s`` (time to grow the Postgres index to that size), ``band_rows``;
+    ``pg_p95_ms``, ``load_s`` (time to grow the Postgres index to that size), ``band_keys``;
     ``ratio_largest_smallest`` (Postgres, mean at the largest size over the smallest; target <= 1.5)
     and ``pg_over_memory`` at the largest size.
     """
@@ -78,18 +75,24 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
     try:
         mediamon_settings = replace(Settings.from_env({}), database_url=url, dedupe=cfg)
         store.upgrade(store.engine_for(url))
+        with store.transaction(mediamon_settings) as conn:
+            # Synthetic fingerprints have no article rows: the benchmark times the index, so the
+            # foreign key to articles goes in this scratch database.
+            conn.exec_driver_sql("ALTER TABLE article_fingerprints "
+                                 "DROP CONSTRAINT article_fingerprints_article_id_fkey")
         for size in sorted(sizes):
             started = time.perf_counter()
             with store.transaction(mediamon_settings) as conn:
                 # Bulk load as a restore would: drop the indexes, COPY, build them again.
                 indexes = conn.exec_driver_sql(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'lsh_bands'").all()
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'article_fingerprints' "
+                    "AND indexname <> 'article_fingerprints_pkey'").all()
                 for index in indexes:
                     conn.exec_driver_sql(f'DROP INDEX "{index.indexname}"')
                 while loaded < size:
                     count = min(_CHUNK, size - loaded)
                     signatures = _signatures(rng, count, cfg)
-                    _copy_bands(conn, _keys(signatures, cfg), loaded + 1)
+                    _copy_fingerprints(conn, _keys(signatures, cfg), loaded + 1, dedupe.params_key(cfg))
                     for i, signature in enumerate(signatures):
                         memory.insert(loaded + 1 + i, _minhash(signature), check_duplication=False)
                     loaded += count
@@ -99,13 +102,13 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
             # Measure the steady state: no autovacuum of the fresh rows or checkpoint during probes.
             with store.engine(mediamon_settings).connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql("VACUUM ANALYZE lsh_bands")
+                conn.exec_driver_sql("VACUUM ANALYZE article_fingerprints")
                 conn.exec_driver_sql("CHECKPOINT")
             load_s = time.perf_counter() - started
             probe_signatures = _signatures(rng, probes, cfg)
             pg_ms = _time_postgres(mediamon_settings, _keys(probe_signatures, cfg), first_id=10**9)
             memory_ms = _time_memory(memory, probe_signatures, first_id=10**9)
-            results.append({"size": size, "band_rows": size * (cfg.lsh_bands + cfg.lead_lsh_bands),
+            results.append({"size": size, "band_keys": size * (cfg.lsh_bands + cfg.lead_lsh_bands),
                             "load_s": round(load_s, 1), "pg_ms": round(statistics.mean(pg_ms), 3),
                             "pg_p95_ms": round(sorted(pg_ms)[int(0.95 * len(pg_ms))], 3),
                             "memory_ms": round(statistics.mean(memory_ms), 4)})
@@ -119,18 +122,18 @@ def run_dedupe_bench(server_url: str, sizes=(10_000, 100_000, 1_000_000), probes
 
 
 def _time_postgres(settings: Settings, keys: np.ndarray, first_id: int) -> list[float]:
-    """Per probe article: candidate lookup and band insert, in one transaction as a production batch
+    """Per probe article: candidate lookup and fingerprint insert, in one transaction as a production batch
     runs them (a commit's fsync is the same at every size and would hide the index's cost). The
     transaction is rolled back, so the index keeps its size."""
-    times = []
+    times, params = [], dedupe.params_key(settings.dedupe)
     with store.engine(settings).connect() as conn:
         with conn.begin() as transaction:
             for i, row in enumerate(keys):
                 article_id, band_keys = first_id + i, [int(k) for k in row]
                 started = time.perf_counter()
-                store.rows(conn, "dedupe.band_matches", {"article_ids": [article_id] * len(band_keys),
-                                                         "band_keys": band_keys})
-                store.execute_many_values(conn, "dedupe.insert_bands", [(k, article_id) for k in band_keys])
+                dedupe_db.band_pairs(conn, {article_id: band_keys})
+                store.execute_many_values(conn, "dedupe.insert_fingerprints",
+                                          [(article_id, params, 0, band_keys)], fetch=True)
                 times.append((time.perf_counter() - started) * 1000)
             transaction.rollback()
     return times
@@ -152,10 +155,10 @@ def _time_memory(memory: MinHashLSH, signatures: np.ndarray, first_id: int) -> l
 def format_dedupe_bench(result: dict) -> str:
     lines = [f"LSH index: {result['bands_per_article']} band keys per article, "
              f"{result['probes']} probe articles per size",
-             f"{'articles':>10} {'band rows':>11} {'load s':>8} {'pg ms/article':>14} {'pg p95 ms':>10} "
+             f"{'articles':>10} {'band keys':>11} {'load s':>8} {'pg ms/article':>14} {'pg p95 ms':>10} "
              f"{'memory ms':>10}"]
     for row in result["sizes"]:
-        lines.append(f"{row['size']:>10,} {row['band_rows']:>11,} {row['load_s']:>8} {row['pg_ms']:>14} "
+        lines.append(f"{row['size']:>10,} {row['band_keys']:>11,} {row['load_s']:>8} {row['pg_ms']:>14} "
                      f"{row['pg_p95_ms']:>10} {row['memory_ms']:>10}")
     lines.append(f"largest/smallest (Postgres, per article): {result['ratio_largest_smallest']} (target <= 1.5)")
     lines.append(f"Postgres/in-memory datasketch MinHashLSH at the largest size: {result['pg_over_memory']}x")
