@@ -89,6 +89,9 @@ def airflow_home(database_url, tmp_path_factory):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.set(database=metadata_db).render_as_string(hide_password=False),
     })
+    # DAG runs read their settings from the environment: without this, a test that does not set its
+    # own archive root would write WARC files into the checkout's .mediamon/archive.
+    os.environ.setdefault("MEDIAMON_ARCHIVE_URL", str(home / "archive"))
     subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], check=True,
                    capture_output=True, env=os.environ)
     yield home
