@@ -6,6 +6,7 @@ Each session creates its own database and drops it at the end.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -68,6 +69,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     return replace(Settings.from_env({}), database_url=database_url, state_dir=tmp_path / "state",
                    reports_dir=tmp_path / "reports")
+
+
+def install_at_migration(database_url: str, last: int, tmp_path: Path) -> None:
+    """Bring a fresh database to migration ``last`` only: an existing install from before the
+    later migrations, for upgrade tests."""
+    old_schema = tmp_path / "migrations"
+    old_schema.mkdir()
+    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name[:3]) <= last:
+            shutil.copy(path, old_schema / path.name)
+    store.upgrade(store.engine_for(database_url), old_schema)
 
 
 @pytest.fixture(scope="session")

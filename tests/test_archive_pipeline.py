@@ -5,14 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from conftest import count_rows
+from conftest import count_rows, install_at_migration
 from mediamon import archive, archive_db, extract_db, pipeline, sources_db, store
 from mediamon.settings import ArchiveSettings
 from test_dags import assert_bodies_only_in_the_archive
@@ -113,13 +112,8 @@ def test_import_of_foreign_warc_files_filters_hosts_and_dates_and_survives_trunc
 def test_migrate_moves_old_blobs_into_the_archive_and_drops_them(settings, other_database, tmp_path):
     """An install at migration 007 with bodies in pages.body_gzip: `db upgrade` keeps them, the
     move writes, verifies and drops them, and extraction then reads the archive."""
-    old_schema = tmp_path / "migrations"
-    old_schema.mkdir()
-    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:3]) <= 7:
-            shutil.copy(path, old_schema / path.name)
     old = replace(settings, database_url=other_database, archive=ArchiveSettings(url=str(tmp_path / "archive")))
-    store.upgrade(store.engine(old), old_schema)
+    install_at_migration(old.database_url, 7, tmp_path)
     bodies = {i: own_page(i, "news.example.cn").body for i in range(30)}
     with store.transaction(old) as conn:
         conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "

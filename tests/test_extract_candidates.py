@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from extract_fixtures import PARAGRAPHS
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 from mediamon.extract import clean_lines, extract
 from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, is_chrome, second_wins
@@ -13,18 +14,6 @@ from mediamon.settings import ExtractSettings
 
 SETTINGS = ExtractSettings()
 
-PARAGRAPHS = [
-    "The city council approved the new harbour plan on Tuesday after a debate that lasted more than six "
-    "hours, with members split over the cost of dredging the old channel.",
-    "Supporters said the plan would bring container traffic back to the old docks, which have stood mostly "
-    "empty since the shipyard closed two decades ago.",
-    "Opponents argued that the money would be better spent on the tram line, and several residents spoke "
-    "against the noise that night shifts at the terminal would bring.",
-    "The mayor said construction could start next spring if the regional government confirms its share of "
-    "the funding before the end of the year.",
-    "Environmental groups have asked for a full study of the estuary first, and say they will take the "
-    "matter to court if the council refuses to order one.",
-]
 TEASER = [
     "After six hours of debate the council said yes to the harbour plan, and the old docks may see "
     "container ships again within two years.",

@@ -7,24 +7,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from extract_fixtures import PARAGRAPHS
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 from mediamon.extract import SHANGHAI, clean_lines, decode_html, extract
 from mediamon.extract.dates import date_candidates, published_at
 from mediamon.outcomes import DateSource
 from mediamon.settings import ExtractSettings
 
-PARAGRAPHS = [
-    "The city council approved the new harbour plan on Tuesday after a debate that lasted more than six "
-    "hours, with members split over the cost of dredging the old channel.",
-    "Supporters said the plan would bring container traffic back to the old docks, which have stood mostly "
-    "empty since the shipyard closed two decades ago.",
-    "Opponents argued that the money would be better spent on the tram line, and several residents spoke "
-    "against the noise that night shifts at the terminal would bring.",
-    "The mayor said construction could start next spring if the regional government confirms its share of "
-    "the funding before the end of the year.",
-    "Environmental groups have asked for a full study of the estuary first, and say they will take the "
-    "matter to court if the council refuses to order one.",
-]
 NAVIGATION = "".join(f'<li><a href="/section/{i}">Section number {i} of the site</a></li>' for i in range(60))
 
 

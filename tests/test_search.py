@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from conftest import install_at_migration
 from mediamon import store
 from mediamon.settings import PROJECT_ROOT
 
@@ -233,13 +233,8 @@ def test_keyset_paging_and_rank(corpus):
 def test_upgrade_from_stored_vectors_drops_them_and_indexes_existing_articles(settings, other_database, tmp_path):
     """An install at migration 013 (a stored search_vector per article, filled by the old search
     stage): 014 drops the column and its indexes, and the articles already there are found."""
-    old_schema = tmp_path / "migrations"
-    old_schema.mkdir()
-    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:3]) <= 13:
-            shutil.copy(path, old_schema / path.name)
     old = replace(settings, database_url=other_database)
-    store.upgrade(store.engine(old), old_schema)
+    install_at_migration(old.database_url, 13, tmp_path)
     texts = ["上海与江苏、浙江、安徽共同推进长三角一体化", "沪苏浙皖四地合作", "粤港澳大湾区 Greater Bay Area"]
     with store.transaction(old) as conn:
         conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "

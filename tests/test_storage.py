@@ -3,11 +3,11 @@ per story assignment, header summaries, and the upgrade of an install that has l
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import sqlalchemy as sa
 
+from conftest import install_at_migration
 from dedupe_helpers import add_article, later, seed_paragraphs, story_of
 from mediamon import archive, dedupe, dedupe_db, store
 from test_dedupe import spin
@@ -82,13 +82,8 @@ def test_migration_015_moves_an_existing_lsh_index_and_trims_archived_headers(se
     """An install at migration 013: fingerprints with the JSON params and lsh_bands rows, a page in
     the archive and one whose body is still in the database. After the upgrade the old fingerprints
     are found through the new index and count as made with the current settings."""
-    old_schema = tmp_path / "migrations"
-    old_schema.mkdir()
-    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:3]) <= 13:
-            shutil.copy(path, old_schema / path.name)
     old = replace(settings, database_url=other_database)
-    store.upgrade(store.engine(old), old_schema)
+    install_at_migration(old.database_url, 13, tmp_path)
     text = "\n".join(seed_paragraphs("002"))
     stored = add_article(old, "news.example:80", "a.html", text)
     keys = list(dedupe.fingerprint(text, old.dedupe).band_keys)
