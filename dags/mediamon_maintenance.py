@@ -1,9 +1,11 @@
-"""mediamon_maintenance: raw-archive retention, source health, planner statistics. Daily.
+"""mediamon_maintenance: raw-archive retention, discover-history months, source health, planner
+statistics. Daily.
 
 Retention deletes WARC files older than a source's ``retention_days`` (source file) or
 ``MEDIAMON_ARCHIVE_RETENTION_DAYS``; the pages that pointed into a file are marked archived-out
-first, so no pointer ever dangles (their articles stay). Then every source gets a health row and
-expired backoffs are cleared, and the hot tables are ANALYZEd.
+first, so no pointer ever dangles (their articles stay). ``discover_outcomes`` gets its next
+month's partition and drops the months older than the pace's history window. Then every source
+gets a health row and expired backoffs are cleared, and the hot tables are ANALYZEd.
 """
 from __future__ import annotations
 
@@ -29,12 +31,18 @@ def mediamon_maintenance():
         return archive_db.apply_retention(settings()).to_xcom()
 
     @task
-    def health_and_statistics(removed: dict) -> dict:
+    def discover_history() -> dict:
+        from mediamon import pace_db
+
+        return pace_db.keep_history_months(settings()).to_xcom()
+
+    @task
+    def health_and_statistics(removed: dict, months: dict) -> dict:
         from mediamon import archive_db
 
-        return removed | archive_db.recompute_health_and_analyze(settings()).to_xcom()
+        return removed | months | archive_db.recompute_health_and_analyze(settings()).to_xcom()
 
-    health_and_statistics(retention())
+    health_and_statistics(retention(), discover_history())
 
 
 mediamon_maintenance()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 
 from conftest import DAGS, count_rows
 
@@ -160,6 +161,54 @@ def test_import_dag_lands_warc_pages_once_and_maintenance_archives_them_out(airf
         out = conn.exec_driver_sql("SELECT count(*) FROM pages WHERE archived_out_at IS NOT NULL").scalar()
     assert (left, out) == (0, 4) and archive_db.reader(settings).files() == []
     assert count_rows(settings)["articles"] == 4
+
+
+def test_maintenance_dag_drops_old_history_months_recomputes_health_and_polls_still_land(
+        airflow_home, settings, monkeypatch, tmp_path):
+    """A discover history with a month older than the pace window, a row no partition covers yet,
+    a source without a health row and one whose backoff ran out: one maintenance run drops the old
+    month, moves the stray row into a month of its own, fills and clears health, and analyzes the
+    history; the next polls land in their month."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.state import DagRunState
+
+    from mediamon import pace_db, sources_db, store
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n" + "".join(
+        f'  - {{id: {name}, name: {name}, language: en, kind: rss, url: "http://127.0.0.1:9/{name}.xml", '
+        f'allow_private: ["127.0.0.1:9"]}}\n' for name in ("steady", "resting")))
+    monkeypatch.setenv("MEDIAMON_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEDIAMON_SOURCES", str(sources))
+    sources_db.sync_sources(replace(settings, sources_file=sources))
+    with store.transaction(settings) as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO discover_outcomes (source_id, discovered_at, answered, new_urls) "
+            "SELECT 'steady', now() - make_interval(days => d), true, 1 "
+            "FROM generate_series(0, 5) d UNION ALL SELECT 'steady', now() - interval '120 days', true, 1 "
+            "UNION ALL SELECT 'steady', now() + interval '2 years', true, 0")
+        conn.exec_driver_sql("INSERT INTO source_health (source_id, next_attempt_at) "
+                             "VALUES ('resting', now() - interval '1 minute')")
+        old = conn.exec_driver_sql(
+            "SELECT 'discover_outcomes_' || to_char((now() - interval '120 days') AT TIME ZONE 'UTC', 'YYYY_MM')").scalar()
+
+    run = DagBag(dag_folder=str(DAGS)).get_dag("mediamon_maintenance").test()
+    assert run.state == DagRunState.SUCCESS
+    pace_db.record_discover(settings, "resting", answered=True, links=2, new_urls=1)
+    with store.transaction(settings) as conn:
+        months = {r[0]: r[1] for r in conn.exec_driver_sql(
+            "SELECT c.relname, (SELECT count(*) FROM discover_outcomes d WHERE d.tableoid = c.oid) "
+            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'discover_outcomes'::regclass")}
+        history = conn.exec_driver_sql("SELECT source_id, count(*) FROM discover_outcomes GROUP BY 1").fetchall()
+        health = conn.exec_driver_sql("SELECT source_id, next_attempt_at FROM source_health ORDER BY 1").fetchall()
+        analyzed = conn.exec_driver_sql(
+            "SELECT most_common_vals::text FROM pg_stats WHERE schemaname = current_schema() "
+            "AND tablename = 'discover_outcomes' AND attname = 'source_id' AND inherited").scalar()
+    assert old not in months and months["discover_outcomes_default"] == 0
+    assert dict(history) == {"steady": 7, "resting": 1}  # six recent days and the one two years ahead
+    assert [h.source_id for h in health] == ["resting", "steady"] and health[0].next_attempt_at is None
+    assert "steady" in (analyzed or "")
 
 
 def test_a_failed_fetch_batch_does_not_keep_the_others_from_stories_and_topics(airflow_home, demo_settings,

@@ -1,8 +1,10 @@
 """Each source's pace and silence in the database: discover history in, analyst.source_health out."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+from conftest import install_at_migration
 from mediamon import pace_db, sources_db, store
 
 SOURCES = """sources:
@@ -60,3 +62,82 @@ def test_only_due_sources_are_scheduled(settings, tmp_path):
     with store.transaction(settings) as conn:
         conn.exec_driver_sql("UPDATE source_health SET next_due_at = now() - interval '1 minute' WHERE source_id = 'busy'")
     assert pace_db.schedule(settings, ["busy", "quiet", "fresh"]).due == ["busy", "fresh"]
+
+
+def _months(conn) -> dict[str, int]:
+    """Each partition of discover_outcomes with its row count."""
+    return {r.name: r.n for r in conn.exec_driver_sql(
+        "SELECT c.relname AS name, (SELECT count(*) FROM discover_outcomes d WHERE d.tableoid = c.oid) AS n "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'discover_outcomes'::regclass")}
+
+
+def _month_of(conn, sql_instant: str) -> str:
+    return conn.exec_driver_sql(
+        f"SELECT 'discover_outcomes_' || to_char(({sql_instant}) AT TIME ZONE 'UTC', 'YYYY_MM')").scalar()
+
+
+def test_history_months_older_than_the_window_are_dropped_and_a_poll_never_deletes(settings, tmp_path):
+    settings = _sync(settings, tmp_path)
+    with store.transaction(settings) as conn:
+        # 100 days ago: a month wholly older than the 30-day window; 40 days ago: outside the window,
+        # its month maybe not wholly; a year ahead: no partition yet, the DEFAULT takes it (so do the
+        # old rows when their month was never created).
+        _history(conn, "busy", [(100 * 24, 1), (40 * 24, 1), (2, 1)])
+        conn.exec_driver_sql("INSERT INTO discover_outcomes (source_id, discovered_at, answered) "
+                             "VALUES ('quiet', now() + interval '1 year', true)")
+        old, outside, ahead = (_month_of(conn, f"now() {offset}") for offset in
+                               ("- interval '100 days'", "- interval '40 days'", "+ interval '1 year'"))
+        current, following = _month_of(conn, "now()"), _month_of(conn, "now() + interval '1 month'")
+        assert ahead not in _months(conn) and _months(conn)["discover_outcomes_default"] >= 1
+    pace_db.record_discover(settings, "busy", answered=True, links=3, new_urls=1)
+    with store.transaction(settings) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM discover_outcomes WHERE source_id = 'busy'").scalar() == 4
+
+    done = pace_db.keep_history_months(settings)
+    assert old in done.months_dropped and ahead in done.months_created
+    assert current not in done.months_dropped and following not in done.months_dropped
+    with store.transaction(settings) as conn:
+        months = _months(conn)
+        kept = {r[0] for r in conn.exec_driver_sql("SELECT discovered_at < now() - interval '30 days' "
+                                                   "FROM discover_outcomes WHERE source_id = 'busy'")}
+    assert old not in months and months[ahead] == 1 and months["discover_outcomes_default"] == 0
+    assert current in months and following in months
+    # The 40-day-old row goes only with its whole month; the recent rows stay.
+    assert (outside in months) == (True in kept)
+    assert sum(months.values()) == (4 if outside in months else 3)
+    # Nothing left to do: a second run changes nothing; new rows still land in their month.
+    assert pace_db.keep_history_months(settings).to_xcom() == {"months_created": [], "months_dropped": []}
+    pace_db.record_discover(settings, "quiet", answered=True, links=1, new_urls=0)
+    with store.transaction(settings) as conn:
+        assert _months(conn)[current] >= 2 and _months(conn)["discover_outcomes_default"] == 0
+
+
+def test_migration_019_partitions_an_existing_history_with_every_row_kept(settings, other_database, tmp_path):
+    """An install before 019 with two months of discover history: after the upgrade every row is
+    in its month's partition with its id, new ids follow, and deleting a source still cascades."""
+    old = replace(settings, database_url=other_database)
+    install_at_migration(old.database_url, 18, tmp_path)
+    old = _sync(old, tmp_path)
+    with store.transaction(old) as conn:
+        _history(conn, "busy", [(h, h % 3) for h in range(0, 50 * 24, 7)])
+        _history(conn, "quiet", [(h, 1) for h in range(0, 20 * 24, 24)])
+        before = conn.exec_driver_sql("SELECT * FROM discover_outcomes ORDER BY outcome_id").fetchall()
+    assert "019_partition_discover_outcomes.sql" in store.upgrade(store.engine(old))
+    with store.transaction(old) as conn:
+        after = conn.exec_driver_sql("SELECT * FROM discover_outcomes ORDER BY outcome_id").fetchall()
+        misplaced = conn.exec_driver_sql(
+            "SELECT count(*) FROM discover_outcomes WHERE tableoid::regclass::text <> "
+            "'discover_outcomes_' || to_char(discovered_at AT TIME ZONE 'UTC', 'YYYY_MM')").scalar()
+        key = conn.exec_driver_sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                   "WHERE conrelid = 'discover_outcomes'::regclass AND contype = 'p'").scalar()
+        months = _months(conn)
+        following = _month_of(conn, "now() + interval '1 month'")
+    assert after == before and misplaced == 0 and key == "PRIMARY KEY (outcome_id, discovered_at)"
+    assert months[following] == 0 and months["discover_outcomes_default"] == 0
+    pace_db.record_discover(old, "fresh", answered=True, links=1, new_urls=1)
+    with store.transaction(old) as conn:
+        newest = conn.exec_driver_sql("SELECT max(outcome_id) FROM discover_outcomes WHERE source_id = 'fresh'").scalar()
+        assert newest > before[-1].outcome_id
+        conn.exec_driver_sql("DELETE FROM sources WHERE source_id = 'busy'")
+        assert conn.exec_driver_sql("SELECT count(*) FROM discover_outcomes WHERE source_id = 'busy'").scalar() == 0

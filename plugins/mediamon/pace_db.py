@@ -1,4 +1,5 @@
-"""Pace, database glue: record each discover, save the learned pace, pick the sources that are due.
+"""Pace, database glue: record each discover, save the learned pace, pick the sources that are due,
+keep the discover history's months.
 
 The model is :mod:`mediamon.pace`; its SQL is ``sql/queries/pace.sql``.
 """
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from mediamon import store
 from mediamon.pace import Pace, Poll, learn_pace
+from mediamon.results import HistoryMonthsResult
 from mediamon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ def record_discover(settings: Settings, source_id: str, *, answered: bool, links
     with store.transaction(settings) as conn:
         store.execute(conn, "pace.record_poll", {"source_id": source_id, "answered": answered,
                                                  "links": links, "new_urls": new_urls})
-        store.execute(conn, "pace.forget_old_polls", {"source_id": source_id, "history_days": knobs.history_days})
         polls = [Poll(r.discovered_at, r.answered, r.new_urls) for r in store.rows(
             conn, "pace.polls", {"source_id": source_id, "history_days": knobs.history_days})]
         pace = learn_pace(polls, knobs)
@@ -55,3 +56,18 @@ def schedule(settings: Settings, source_ids: list[str]) -> Schedule:
     log.info("schedule: %d sources due, %d not yet due, %d on hold (%s)", len(plan.due), len(plan.not_due),
              len(plan.on_hold), ", ".join(plan.on_hold) or "none")
     return plan
+
+
+def keep_history_months(settings: Settings) -> HistoryMonthsResult:
+    """mediamon_maintenance's upkeep of ``discover_outcomes`` (partitioned by month, migration 019):
+    create the current and next month ahead (moving any row the DEFAULT partition caught into its
+    month), then drop the months wholly older than ``PaceSettings.history_days``. A poll never
+    deletes: the pace reads only its window, and a month goes in one ``DROP``."""
+    with store.transaction(settings) as conn:
+        store.execute(conn, "pace.lock_timeout")
+        created = tuple(r.name for r in store.rows(conn, "pace.ensure_history_months"))
+        dropped = tuple(r.name for r in store.rows(
+            conn, "pace.drop_history_months", {"history_days": settings.pace.history_days}))
+    log.info("discover history: months created %s, dropped %s", ", ".join(created) or "none",
+             ", ".join(dropped) or "none")
+    return HistoryMonthsResult(months_created=created, months_dropped=dropped)

@@ -264,6 +264,14 @@ class MaintenanceResult(_Result):
 
 
 @dataclass(frozen=True)
+class HistoryMonthsResult(_Result):
+    """``pace_db.keep_history_months``: the month partitions of ``discover_outcomes`` created and dropped."""
+
+    months_created: tuple[str, ...] = ()
+    months_dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ExportResult(_Result):
     """``archive_db.export_pages``: pages written to one WARC file."""
 

@@ -88,7 +88,8 @@ INSERT INTO url_sources (url_id, source_id) VALUES (:url_id, :source_id) ON CONF
 
 -- name: analyze_hot_tables
 -- Tables every run writes to: fresh statistics keep the planner on the partial indexes.
-ANALYZE urls, pages, articles, url_sources, article_topics, article_fingerprints, source_health
+-- Autovacuum never analyzes a partitioned table's parent (discover_outcomes), only its months.
+ANALYZE urls, pages, articles, url_sources, article_topics, article_fingerprints, source_health, discover_outcomes
 
 -- name: recompute_source_health
 -- Every configured source has a health row, and a backoff that has run out is cleared, so the

@@ -1,14 +1,12 @@
--- Pace: each source's discover history, learned interval, due time and silence (see 010_operators.sql).
+-- Pace: each source's discover history, learned interval, due time and silence (see 010_operators.sql;
+-- partitioned by month since 019_partition_discover_outcomes.sql).
 
 -- name: record_poll
 INSERT INTO discover_outcomes (source_id, answered, links, new_urls)
 VALUES (:source_id, :answered, :links, :new_urls)
 
--- name: forget_old_polls
-DELETE FROM discover_outcomes
-WHERE source_id = :source_id AND discovered_at < now() - make_interval(days => :history_days)
-
 -- name: polls
+-- Older rows wait for mediamon_maintenance to drop their month (keep_history_months).
 SELECT discovered_at, answered, new_urls
 FROM discover_outcomes
 WHERE source_id = :source_id AND discovered_at >= now() - make_interval(days => :history_days)
@@ -40,3 +38,16 @@ FROM sources s
 LEFT JOIN source_health h USING (source_id)
 WHERE s.source_id = ANY(:source_ids)
 ORDER BY s.source_id
+
+-- name: lock_timeout
+-- Adding or dropping a month locks discover_outcomes briefly: wait at most this long behind a
+-- long reader, then fail (the next maintenance run tries again) rather than queue every poll.
+SET LOCAL lock_timeout = '30s'
+
+-- name: ensure_history_months
+-- The current and next month (and the month of any row in the DEFAULT partition).
+SELECT month_partitions_ensure('discover_outcomes', now(), now() + interval '1 month') AS name
+
+-- name: drop_history_months
+-- Only months wholly older than the window the pace is learned from.
+SELECT month_partitions_drop('discover_outcomes', now() - make_interval(days => :history_days)) AS name
