@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test lint airflow stop browser-deps bench bench-search bench-events scale-check clean
+.PHONY: run test lint airflow stop browser-deps bench bench-search bench-events bench-retention scale-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("mediamon needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -43,6 +43,9 @@ bench-search: $(STAMP)  ## analyst.search vs LIKE at 100,000 articles, indexing 
 
 bench-events: $(STAMP)  ## event linking: a run with one new story vs a full relink (STORIES=20000); writes bench/events_results.json
 	$(BIN)/python bench/events_bench.py $(if $(STORIES),--stories $(STORIES))
+
+bench-retention: $(STAMP)  ## discover history retention: DELETE vs DROP of month partitions (ROWS=1000000); writes bench/retention_results.json
+	$(BIN)/python bench/retention_bench.py $(if $(ROWS),--rows $(ROWS))
 
 scale-check: $(STAMP)  ## 2 Celery workers + scheduler + api-server on 127.0.0.1 (the machine's Redis and Postgres)
 	$(BIN)/python -m pip install --quiet -e '.[celery]'
