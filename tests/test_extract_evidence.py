@@ -36,11 +36,15 @@ def test_a_comment_inside_a_paragraph_does_not_cut_it():
 
 
 def test_control_characters_are_stripped_before_parsing():
-    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS).replace("harbour plan", "harbour\x00 plan\x0b", 1)
-    result = extract(article_page(body).encode())
-    assert result.failure_reason is None
-    assert "The city council approved the new harbour plan on Tuesday" in result.text
-    assert "\x00" not in result.text and "\x0b" not in result.text
+    # One of \x01-\x08, \x0e-\x1b or U+FFFF in a paragraph emptied trafilatura's whole output.
+    for control in ("\x00", "\x02", "\x0b", "\x1b", "\uffff"):
+        body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS).replace("harbour plan", f"harbour{control} plan", 1)
+        for page in (article_page(body).encode(), article_page(body)):  # bytes, and text already decoded
+            result = extract(page)
+            assert result.failure_reason is None, repr(control)
+            assert "The city council approved the new harbour plan on Tuesday" in result.text
+            assert PARAGRAPHS[-1] in result.text
+            assert control not in result.text
 
 
 def test_a_paragraph_left_loose_after_an_ad_slot_is_kept():
@@ -76,6 +80,25 @@ def test_latin1_page_with_a_few_accents_keeps_its_declared_charset():
     text, encoding = decode_html(body)
     assert encoding == "cp1252"
     assert "approuvé le projet" in text and "\ufffd" not in text
+
+
+def test_latin1_page_undeclared_or_declared_utf8_is_read_as_cp1252():
+    # Without a usable declaration, gb18030 paired each umlaut with the letter after it (Hafen für
+    # -> Hafen f黵) and UTF-8 within its error tolerance turned each into a replacement character.
+    paragraph = "Der Stadtrat hat den Plan für den Hafen am Dienstag genehmigt. Die Bürger äußerten sich froh. "
+    filler = "".join(f'<li><a href="/rubrik/{i}">Rubrik {i}</a></li>' for i in range(400))
+    for head in ("", '<meta charset="utf-8">'):
+        body = f"<html><head>{head}</head><body><ul>{filler}</ul><p>{paragraph * 6}</p></body></html>".encode("cp1252")
+        for declared in (None, "utf-8"):
+            text, encoding = decode_html(body, declared)
+            assert (encoding, text.count(paragraph)) == ("cp1252", 6), (head, declared)
+
+
+def test_undeclared_cjk_and_utf8_pages_are_not_taken_for_latin1():
+    chinese = "<p>" + "长三角一体化发展示范区建设，沪苏浙三地共同推进。" * 20 + "</p>"
+    assert decode_html(chinese.encode("gbk")) == (chinese, "gb18030")
+    cut = (chinese + "<p>Stadtrat für Hafen</p>").encode()[:-3]  # a UTF-8 page cut mid-character
+    assert decode_html(cut)[1] == "utf-8"
 
 
 def test_utf8_page_with_one_corrupt_byte_still_beats_a_legacy_declaration():
