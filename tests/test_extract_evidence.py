@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from extract_fixtures import PARAGRAPHS
-from mediamon.evaluation.extract import evaluate_extract, format_extract_report
+from mediamon.evaluation.extract import evaluate_extract, format_extract_report, snippet_counts, snippets
 from mediamon.extract import SHANGHAI, clean_lines, decode_html, extract
 from mediamon.extract.dates import date_candidates, published_at
 from mediamon.outcomes import DateSource
@@ -197,3 +197,16 @@ def test_eval_extract_scores_each_set_leave_one_set_out_and_publication_days(tmp
     assert set_b["dates"] == {"pages": 0, "right": 0}  # "2024" is not a day
     report = format_extract_report(result)
     assert "set-a" in report and "LOSO" in report and "1/1" in report and "macro over sets" in report
+    # The truth lacks the headline, which mediamon keeps: one "without" snippet found.
+    assert set_a["pages"][0]["mediamon"]["snippets"] == [5, 0, 1]
+    assert round(set_a["snippet_f1"]["mediamon"], 3) == 0.909 and "snippet F1" in report
+
+
+def test_snippets_are_sentences_of_the_truth_and_page_text_outside_it():
+    html = article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS), navigation=NAVIGATION).encode()
+    with_snippets, without = snippets(html, "\n".join(PARAGRAPHS))
+    assert len(with_snippets) == 5 and all(snippet in " ".join(PARAGRAPHS) for snippet in with_snippets)
+    assert len(without) == 5 and "Section number 0 of the site" in without and "Contact the newsroom" in without
+    assert not any(snippet in " ".join(PARAGRAPHS) for snippet in without)
+    assert snippet_counts("\n".join(PARAGRAPHS), with_snippets, without) == [5, 0, 0]
+    assert snippet_counts(PARAGRAPHS[0] + "\nContact the newsroom", with_snippets, without) == [1, 4, 1]
