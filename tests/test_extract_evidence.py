@@ -99,6 +99,14 @@ def test_undeclared_cjk_and_utf8_pages_are_not_taken_for_latin1():
     assert decode_html(chinese.encode("gbk")) == (chinese, "gb18030")
     cut = (chinese + "<p>Stadtrat für Hafen</p>").encode()[:-3]  # a UTF-8 page cut mid-character
     assert decode_html(cut)[1] == "utf-8"
+    # An English UTF-8 page with three curly quotes and one stray Latin-1 byte: few multi-byte
+    # characters, but its non-ASCII bytes are mostly in runs, so it is no Latin-1 text.
+    filler = "".join(f'<li><a href="/s/{i}">Section {i}</a></li>' for i in range(300))
+    quoted = "<p>The council \u201capproved\u201d Tuesday\u2019s plan.</p>"
+    for head in ("", '<meta charset="utf-8">'):
+        body = f"<html><head>{head}</head><body><ul>{filler}</ul>{quoted}<p>caf</p></body></html>".encode()
+        text, encoding = decode_html(body.replace(b"caf", b"caf\xe9"))
+        assert encoding == "utf-8" and "\u201capproved\u201d Tuesday\u2019s" in text
 
 
 def test_utf8_page_with_one_corrupt_byte_still_beats_a_legacy_declaration():

@@ -59,20 +59,32 @@ _HIGH_BYTES = bytes(range(0x80, 0x100))
 _ISOLATED_HIGH_BYTE = re.compile(rb"(?<![\x80-\xff])[\x80-\xff](?![\x80-\xff])")
 
 
-def _utf8_text(body: bytes, tolerance: float) -> str | None:
-    """``body`` decoded as UTF-8 if it is UTF-8: valid, or with at most ``tolerance`` undecodable
-    characters that its valid multi-byte characters outweigh (:data:`_UTF8_BYTES_SAVED_PER_ERROR`)."""
-    text = _decode_cleanly(body, "utf-8", tolerance)
-    if text is None:
-        return None
+def _outweighed_errors(body: bytes, text: str) -> bool:
+    """Whether ``text``, ``body`` decoded as UTF-8, has no undecodable characters or few next to
+    its valid multi-byte ones (:data:`_UTF8_BYTES_SAVED_PER_ERROR`)."""
     errors = text.count("\ufffd")
-    return text if not errors or len(body) - len(text) >= _UTF8_BYTES_SAVED_PER_ERROR * errors else None
+    return not errors or len(body) - len(text) >= _UTF8_BYTES_SAVED_PER_ERROR * errors
+
+
+def _utf8_text(body: bytes, tolerance: float) -> str | None:
+    """``body`` decoded as UTF-8 if at most ``tolerance`` of it is undecodable, unless those
+    undecodable bytes are the lone accents of a Latin-1 text (:func:`_is_single_byte_latin`) that
+    valid multi-byte characters do not outweigh. An English UTF-8 page with three curly quotes and
+    a stray byte stays UTF-8: its non-ASCII bytes are mostly in runs."""
+    text = _decode_cleanly(body, "utf-8", tolerance)
+    if text is None or _outweighed_errors(body, text) or not _is_single_byte_latin(body):
+        return text
+    return None
 
 
 def _is_utf8_with_multibyte(body: bytes, tolerance: float) -> bool:
     """Whether ``body`` is UTF-8 with non-ASCII content, whatever the page declares: legacy CJK
-    bytes almost never form valid UTF-8 sequences."""
-    return not body.isascii() and _utf8_text(body, tolerance) is not None
+    bytes almost never form valid UTF-8 sequences. Against a declaration, undecodable bytes count
+    against it whatever their pattern."""
+    if body.isascii():
+        return False
+    text = _decode_cleanly(body, "utf-8", tolerance)
+    return text is not None and _outweighed_errors(body, text)
 
 
 def _is_single_byte_latin(body: bytes) -> bool:
@@ -92,9 +104,10 @@ def decode_html(body: bytes, declared_charset: str | None = None, tolerance: flo
     widened to its superset (gb2312/gbk -> gb18030, big5 -> big5hkscs) and a UTF-16 one without a
     BOM read as UTF-8. A candidate is taken only if at most ``tolerance`` of the decoded characters
     are replacement characters, and a legacy candidate loses to UTF-8 when the bytes are valid
-    UTF-8 with non-ASCII content. Whether declared or not, UTF-8 may leave undecodable bytes only
-    where valid multi-byte characters far outnumber them (:func:`_utf8_text`): a Latin-1 page's
-    accents must not make it "UTF-8". Detection tries UTF-8; then cp1252 (WHATWG's fallback) when
+    UTF-8 with non-ASCII content and undecodable bytes only where valid multi-byte characters far
+    outnumber them: a Latin-1 page's accents must not make it "UTF-8". Declared or not, UTF-8 is
+    not taken for a page whose undecodable bytes are the lone accents of a Latin-1 text
+    (:func:`_utf8_text`). Detection tries UTF-8; then cp1252 (WHATWG's fallback) when
     the non-ASCII bytes stand alone between ASCII ones, as the accents of a Latin-script text do;
     then charset_normalizer's guess when it is a multi-byte CJK codec, then gb18030 (this is a
     Chinese-news pipeline), then the guess whatever it is, then UTF-8 with replacement characters.
