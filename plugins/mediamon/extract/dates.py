@@ -408,6 +408,9 @@ def _named_month_mentions(page_text: str, start: int = 0, end: int | None = None
     end = len(page_text) if end is None else end
     mentions: list[_Mention] = []
     for year in _YEAR.finditer(page_text, start, end):
+        before = page_text[max(start, year.start() - 3):year.start()].rstrip(" ,")
+        if not (before and before[-1].isascii() and (before[-1].isalnum() or before[-1] == ".")):
+            continue  # no month name or day before it (every one ends in an ASCII letter or digit)
         window = (max(start, year.start() - _NAMED_DATE_BEFORE_YEAR), min(end, year.end() + _NAMED_DATE_AFTER_YEAR))
         for match in _NAMED_MONTH_DATE.finditer(page_text, *window):
             if match.start(5) == year.start() and (dated := _named_month_date(match)):
