@@ -68,8 +68,8 @@ def _infer_year(month: int, day: int, reference: datetime | None, now: datetime)
 def parse_date(text: str, reference: datetime | None = None, now: datetime | None = None) -> datetime | None:
     """First date in ``text``: ``2024年3月20日``, ``2021-06-23 05:52``, ``2024/3/20``, ``20.3.2024``,
     ``20. März 2024``, ``March 20, 2024``, ``03-20 10:15``, ``3月20日`` (the first format found
-    wins, not the first date written). Month-day dates take their year from ``reference`` or :func:`_infer_year`. The result
-    is in Asia/Shanghai time."""
+    wins, not the first date written). Month-day dates take their year from ``reference`` or
+    :func:`_infer_year`. The result is in Asia/Shanghai time."""
     now = now or datetime.now(SHANGHAI)
     if match := _FULL_DATE.search(text):
         return _datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), *match.group(4, 5, 6))
@@ -278,6 +278,8 @@ _NAMED_MONTH_DATE = re.compile(
     r"\s+(?:de\s+)?((?:19|20)\d{2})\b"
     r"(?:,?\s*(?:at|um|à|a\s+las|alle|om|às|-)?\s*(\d{1,2})[:h](\d{2})(?:\s*([AaPp])\.?[Mm]\b\.?)?)?",
     re.I)
+
+
 @dataclass(frozen=True)
 class _Mention:
     """One date written in the page's text, at ``start:end`` (a time of day with it: ``timed``)."""
