@@ -208,3 +208,58 @@ def test_english_labels_and_times():
 def test_a_quoted_headline_is_not_the_header():
     text = f"{LEAD} 《{HEADLINE}》已有1件评论 读者 的评论 2024-03-19 19:32 {LEAD}"
     assert page_dates(text, [HEADLINE]).by_headline is None
+
+
+# --- European forms --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("Stand: 25.09.2018, 14:30 Uhr", datetime(2018, 9, 25, 14, 30)),  # day first with dots
+    ("am 5. 9. 2018 um 8:05", datetime(2018, 9, 5, 8, 5)),
+    ("Dienstag, 25. September 2018", datetime(2018, 9, 25)),
+    ("3. März 2019", datetime(2019, 3, 3)),
+    ("1er mars 2019 à 14h30", datetime(2019, 3, 1, 14, 30)),
+    ("3 de marzo de 2019", datetime(2019, 3, 3)),
+    ("12 settembre 2019", datetime(2019, 9, 12)),
+    ("September 25, 2018", datetime(2018, 9, 25)),
+    ("19 Nov 2019 07:09 GMT", datetime(2019, 11, 19, 7, 9)),
+])
+def test_european_date_forms_are_read(text, expected):
+    assert parse_date(text) == expected.replace(tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("text", ["Version 1.25.09.2018", "IP 10.9.20181", "Seite 3 von 2018 Treffern"])
+def test_numbers_that_only_look_like_european_dates_are_not_read(text):
+    assert parse_date(text) is None
+
+
+GERMAN_HEADLINE = "Stadtrat genehmigt den Ausbau des Hafens"
+GERMAN_LEAD = ("Der Stadtrat hat am Dienstagabend den Ausbau des Hafens genehmigt. Bis zum 01.01.2020 sollen "
+               "die ersten Liegeplätze fertig sein, die Kosten trägt zum größten Teil das Land. ")
+
+
+def test_a_german_publication_label_beats_an_earlier_date_in_the_text():
+    # "publiziert am" labels the page's date; the 01.01.2020 of the lead comes first in the text but
+    # is an event date, and the lead's numeric date must not hide a date written with a month name.
+    text = f"Startseite Blog {GERMAN_LEAD} Von Erika Muster publiziert am 25. September 2018 {GERMAN_LEAD}"
+    assert chosen(text, headlines=()) == (datetime(2018, 9, 25, tzinfo=SHANGHAI), DateSource.LABELLED)
+    # A German modification label is discounted behind the publication date, as an English one is.
+    text = f"{GERMAN_HEADLINE} Aktualisiert am 27.09.2018 Veröffentlicht am 26.09.2018 {GERMAN_LEAD}"
+    assert day(chosen(text, headlines=[GERMAN_HEADLINE])) == "2018-09-26"
+
+
+def test_a_german_date_line_by_the_headline_is_the_header_date():
+    text = (f"Aktuelles 24.12.2017 Weihnachtsgruß {GERMAN_HEADLINE} Dienstag, 25. September 2018, 14:30 Uhr "
+            f"{GERMAN_LEAD}")
+    found = page_dates(text, [GERMAN_HEADLINE])
+    assert found.by_headline == datetime(2018, 9, 25, 14, 30, tzinfo=SHANGHAI)
+    assert day(chosen(text, headlines=[GERMAN_HEADLINE])) == "2018-09-25"
+
+
+def test_extract_reads_a_german_page_date():
+    paragraphs = "".join(f"<p>{GERMAN_LEAD}{n}</p>" for n in range(4))
+    html = (f"<html><head><meta charset='utf-8'><title>{GERMAN_HEADLINE}</title></head><body>"
+            f"<article><h1>{GERMAN_HEADLINE}</h1><p class='meta'>Von Erika Muster | 25.09.2018</p>{paragraphs}"
+            "</article></body></html>")
+    result = extract(html.encode(), fetched_at=FETCHED)
+    assert (day((result.published_at, result.published_at_source)), result.published_at_source) == (
+        "2018-09-25", DateSource.LABELLED)

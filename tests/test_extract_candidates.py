@@ -9,7 +9,15 @@ from dataclasses import replace
 from extract_fixtures import PARAGRAPHS
 from mediamon.evaluation.extract import evaluate_extract, format_extract_report
 from mediamon.extract import clean_lines, extract
-from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, is_chrome, second_wins
+from mediamon.extract.candidates import (
+    Comparison,
+    compare,
+    doubtful,
+    evidence,
+    is_chrome,
+    second_wins,
+    with_interior_prose,
+)
 from mediamon.settings import ExtractSettings
 
 SETTINGS = ExtractSettings()
@@ -128,6 +136,20 @@ def test_hard_wrapped_text_is_not_chrome_and_never_loses_to_a_shorter_candidate(
     assert is_chrome(run, SETTINGS)  # one stop in 300 characters of headlines
 
 
+def test_prose_the_second_has_inside_the_shared_text_is_added_to_the_first():
+    heading, caption = "Harbour plan approved", "Photo: the old docks"
+    footer = "Sign up for our newsletter to get every story of the harbour debate in your inbox."
+    first = [heading, PARAGRAPHS[0], PARAGRAPHS[2], PARAGRAPHS[3]]
+    second = [heading, PARAGRAPHS[0], PARAGRAPHS[1], caption, PARAGRAPHS[2], PARAGRAPHS[4], PARAGRAPHS[3], footer]
+    # Inside: the prose lines, in the second's order (not the caption); outside (the footer): no.
+    assert with_interior_prose(first, second, SETTINGS) == [
+        heading, PARAGRAPHS[0], PARAGRAPHS[1], PARAGRAPHS[2], PARAGRAPHS[4], PARAGRAPHS[3]]
+    # When the first has a line the second lacks, the two took different parts of the page.
+    assert with_interior_prose([*first, "Another story entirely."], second, SETTINGS) == [
+        *first, "Another story entirely."]
+    assert with_interior_prose(first, first, SETTINGS) == first
+
+
 # --- the stage -------------------------------------------------------------------------------------
 
 def test_a_teaser_kept_by_precision_mode_loses_to_the_article_on_the_page():
@@ -141,6 +163,27 @@ def test_a_teaser_kept_by_precision_mode_loses_to_the_article_on_the_page():
     assert result.main_text_candidate == "second"
     assert all(paragraph in result.text for paragraph in PARAGRAPHS)
     assert result.other_candidate == first_only.text
+
+
+def test_a_paragraph_precision_mode_drops_inside_the_article_is_restored():
+    # Precision mode deletes a short block holding a link (its link-density backtracking); a
+    # single added paragraph is too little for the balanced text to win, but it sits between
+    # paragraphs both texts have.
+    linked = ("<div class='note'><p>The mayor's <a href='/statement'>full statement</a> on the vote was "
+              "published the same night.</p></div>")
+    body = "".join(f"<div><p>{p}</p></div>" for p in PARAGRAPHS[:2]) + linked + "".join(
+        f"<div><p>{p}</p></div>" for p in PARAGRAPHS[2:])
+    # Short next to the page's menus: doubtful (english_page has one menu, this page three).
+    page = english_page(f"<ul>{NAVIGATION}</ul><ul>{NAVIGATION}</ul><article>{body}</article>")
+    first_only = extract(page, settings=replace(SETTINGS, second_candidate="never"))
+    assert "full statement" not in first_only.text
+    result = extract(page)
+    assert result.main_text_candidate == "first" and result.candidate_comparison is not None
+    lines = result.text.split("\n")
+    at = lines.index(PARAGRAPHS[1])
+    assert lines[at:at + 3] == [
+        PARAGRAPHS[1], "The mayor's full statement on the vote was published the same night.", PARAGRAPHS[2]]
+    assert "Contact the newsroom" not in result.text
 
 
 def test_a_column_of_other_stories_kept_by_balanced_mode_loses_to_the_article_alone():

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from extract_fixtures import PARAGRAPHS
-from mediamon.evaluation.extract import evaluate_extract, format_extract_report
+from mediamon.evaluation.extract import evaluate_extract, format_extract_report, snippet_counts, snippets
 from mediamon.extract import SHANGHAI, clean_lines, decode_html, extract
 from mediamon.extract.dates import date_candidates, published_at
 from mediamon.outcomes import DateSource
@@ -36,11 +36,15 @@ def test_a_comment_inside_a_paragraph_does_not_cut_it():
 
 
 def test_control_characters_are_stripped_before_parsing():
-    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS).replace("harbour plan", "harbour\x00 plan\x0b", 1)
-    result = extract(article_page(body).encode())
-    assert result.failure_reason is None
-    assert "The city council approved the new harbour plan on Tuesday" in result.text
-    assert "\x00" not in result.text and "\x0b" not in result.text
+    # One of \x01-\x08, \x0e-\x1b or U+FFFF in a paragraph emptied trafilatura's whole output.
+    for control in ("\x00", "\x02", "\x0b", "\x1b", "\uffff"):
+        body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS).replace("harbour plan", f"harbour{control} plan", 1)
+        for page in (article_page(body).encode(), article_page(body)):  # bytes, and text already decoded
+            result = extract(page)
+            assert result.failure_reason is None, repr(control)
+            assert "The city council approved the new harbour plan on Tuesday" in result.text
+            assert PARAGRAPHS[-1] in result.text
+            assert control not in result.text
 
 
 def test_a_paragraph_left_loose_after_an_ad_slot_is_kept():
@@ -76,6 +80,33 @@ def test_latin1_page_with_a_few_accents_keeps_its_declared_charset():
     text, encoding = decode_html(body)
     assert encoding == "cp1252"
     assert "approuvé le projet" in text and "\ufffd" not in text
+
+
+def test_latin1_page_undeclared_or_declared_utf8_is_read_as_cp1252():
+    # Without a usable declaration, gb18030 paired each umlaut with the letter after it (Hafen für
+    # -> Hafen f黵) and UTF-8 within its error tolerance turned each into a replacement character.
+    paragraph = "Der Stadtrat hat den Plan für den Hafen am Dienstag genehmigt. Die Bürger äußerten sich froh. "
+    filler = "".join(f'<li><a href="/rubrik/{i}">Rubrik {i}</a></li>' for i in range(400))
+    for head in ("", '<meta charset="utf-8">'):
+        body = f"<html><head>{head}</head><body><ul>{filler}</ul><p>{paragraph * 6}</p></body></html>".encode("cp1252")
+        for declared in (None, "utf-8"):
+            text, encoding = decode_html(body, declared)
+            assert (encoding, text.count(paragraph)) == ("cp1252", 6), (head, declared)
+
+
+def test_undeclared_cjk_and_utf8_pages_are_not_taken_for_latin1():
+    chinese = "<p>" + "长三角一体化发展示范区建设，沪苏浙三地共同推进。" * 20 + "</p>"
+    assert decode_html(chinese.encode("gbk")) == (chinese, "gb18030")
+    cut = (chinese + "<p>Stadtrat für Hafen</p>").encode()[:-3]  # a UTF-8 page cut mid-character
+    assert decode_html(cut)[1] == "utf-8"
+    # An English UTF-8 page with three curly quotes and one stray Latin-1 byte: few multi-byte
+    # characters, but its non-ASCII bytes are mostly in runs, so it is no Latin-1 text.
+    filler = "".join(f'<li><a href="/s/{i}">Section {i}</a></li>' for i in range(300))
+    quoted = "<p>The council \u201capproved\u201d Tuesday\u2019s plan.</p>"
+    for head in ("", '<meta charset="utf-8">'):
+        body = f"<html><head>{head}</head><body><ul>{filler}</ul>{quoted}<p>caf</p></body></html>".encode()
+        text, encoding = decode_html(body.replace(b"caf", b"caf\xe9"))
+        assert encoding == "utf-8" and "\u201capproved\u201d Tuesday\u2019s" in text
 
 
 def test_utf8_page_with_one_corrupt_byte_still_beats_a_legacy_declaration():
@@ -174,3 +205,16 @@ def test_eval_extract_scores_each_set_leave_one_set_out_and_publication_days(tmp
     assert set_b["dates"] == {"pages": 0, "right": 0}  # "2024" is not a day
     report = format_extract_report(result)
     assert "set-a" in report and "LOSO" in report and "1/1" in report and "macro over sets" in report
+    # The truth lacks the headline, which mediamon keeps: one "without" snippet found.
+    assert set_a["pages"][0]["mediamon"]["snippets"] == [5, 0, 1]
+    assert round(set_a["snippet_f1"]["mediamon"], 3) == 0.909 and "snippet F1" in report
+
+
+def test_snippets_are_sentences_of_the_truth_and_page_text_outside_it():
+    html = article_page("".join(f"<p>{p}</p>" for p in PARAGRAPHS), navigation=NAVIGATION).encode()
+    with_snippets, without = snippets(html, "\n".join(PARAGRAPHS))
+    assert len(with_snippets) == 5 and all(snippet in " ".join(PARAGRAPHS) for snippet in with_snippets)
+    assert len(without) == 5 and "Section number 0 of the site" in without and "Contact the newsroom" in without
+    assert not any(snippet in " ".join(PARAGRAPHS) for snippet in without)
+    assert snippet_counts("\n".join(PARAGRAPHS), with_snippets, without) == [5, 0, 0]
+    assert snippet_counts(PARAGRAPHS[0] + "\nContact the newsroom", with_snippets, without) == [1, 4, 1]

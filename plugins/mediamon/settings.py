@@ -110,7 +110,7 @@ class PaceSettings:
 @dataclass(frozen=True)
 class ExtractSettings:
     # Stored with every article; mediamon_reprocess re-extracts pages of another version.
-    version: str = "4"
+    version: str = "5"
     # trafilatura's sizes, counted in characters. Lowering them for CJK (50, 100) changed no dev-set
     # page (their articles are long), so trafilatura's defaults stay.
     min_extracted_size: int = 250

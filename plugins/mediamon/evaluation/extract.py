@@ -11,6 +11,13 @@ character and English per word. Pages whose truth has no body are skipped. The p
 right when the day of ``published_at`` (in its own offset) is the truth's; pages whose
 ``publish_time`` is not a full date are not counted.
 
+A second metric in the manner of trafilatura's own evaluation (its 990-page corpus gives per page a
+few "with" snippets, which the text must contain, and "without" ones, which it must not): up to
+``SNIPPETS`` sentences of the truth spread over it are the "with" snippets, up to ``SNIPPETS`` text
+blocks of the page that the truth does not contain (menus, teasers, footers, comments) are the
+"without" ones, matched as whitespace-normalised substrings; precision, recall and F1 are pooled
+over the set's snippets.
+
 The one fitted choice of the stage, the net gain in prose a main-text candidate must bring to win
 (``ExtractSettings.alternative_gain``), is also scored leave-one-set-out: for each set, the gain
 that does best on the other sets (macro F1 over sets) is applied to it.
@@ -29,11 +36,19 @@ import trafilatura
 
 from mediamon.extract import Extraction, extract
 from mediamon.extract.candidates import Comparison, second_wins
+from mediamon.extract.decode import decode_html
+from mediamon.extract.parse import parse_html
 from mediamon.outcomes import MainTextCandidate
 from mediamon.settings import ExtractSettings
 from mediamon.text import HAN
 
 _TOKEN = re.compile(rf"[{HAN}]|[^\W{HAN}]+")
+SNIPPETS = 5
+# A snippet is a sentence of the truth or the own text of one element of the page, of this length.
+_SNIPPET_CHARS = (20, 200)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s*|\n")
+_BLOCK_TAGS = ("p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "div", "dt", "dd",
+               "figcaption", "blockquote", "label", "button")
 
 
 def tokens(text: str | None) -> Counter:
@@ -68,9 +83,50 @@ def _truth_day(value: str | None) -> date | None:
         return None
 
 
-def _scored(text: str | None, gold: str, seconds: float) -> dict:
+def _normalized(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _spread(items: list[str], count: int) -> list[str]:
+    if len(items) <= count:
+        return items
+    return [items[round(index * (len(items) - 1) / (count - 1))] for index in range(count)]
+
+
+def snippets(body: bytes, gold: str) -> tuple[list[str], list[str]]:
+    """The page's "with" snippets (sentences of ``gold``) and "without" snippets (text of the
+    page's elements that ``gold`` does not contain), at most ``SNIPPETS`` of each, spread over
+    their text."""
+    shortest, longest = _SNIPPET_CHARS
+    sentences = [sentence for part in _SENTENCE_SPLIT.split(gold)
+                 if shortest <= len(sentence := _normalized(part)) <= longest]
+    tree = parse_html(decode_html(body)[0])
+    normalized_gold = _normalized(gold)
+    blocks = [] if tree is None else [
+        text for element in tree.iter(*_BLOCK_TAGS)
+        if shortest <= len(text := _normalized(element.text)) <= longest and text not in normalized_gold]
+    return _spread(sentences, SNIPPETS), _spread(list(dict.fromkeys(blocks)), SNIPPETS)
+
+
+def snippet_counts(text: str | None, with_snippets: list[str], without_snippets: list[str]) -> list[int]:
+    """``[true positives, false negatives, false positives]`` of ``text`` on the snippets."""
+    found = _normalized(text)
+    kept = sum(snippet in found for snippet in with_snippets)
+    return [kept, len(with_snippets) - kept, sum(snippet in found for snippet in without_snippets)]
+
+
+def _pooled_snippet_f1(pages: list[dict], system: str) -> float:
+    true_positive, false_negative, false_positive = (sum(p[system]["snippets"][i] for p in pages) for i in range(3))
+    found, expected = true_positive + false_positive, true_positive + false_negative
+    precision = true_positive / found if found else 0.0
+    recall = true_positive / expected if expected else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _scored(text: str | None, gold: str, seconds: float, page_snippets: tuple[list[str], list[str]]) -> dict:
     precision, recall, f1 = precision_recall_f1(text, gold)
-    return {"precision": precision, "recall": recall, "f1": f1, "seconds": seconds, "chars": len(text or "")}
+    return {"precision": precision, "recall": recall, "f1": f1, "seconds": seconds, "chars": len(text or ""),
+            "snippets": snippet_counts(text, *page_snippets)}
 
 
 def _macro(pages: list[dict], system: str) -> dict:
@@ -104,8 +160,9 @@ def _score_page(html_path: Path, truth: dict, settings: ExtractSettings) -> dict
     started = time.perf_counter()
     theirs = trafilatura.extract(body, url=url)
     theirs_seconds = time.perf_counter() - started
-    page = {"id": html_path.stem, "url": url, "mediamon": _scored(ours.text, gold, ours_seconds),
-            "trafilatura": _scored(theirs, gold, theirs_seconds)}
+    page_snippets = snippets(body, gold)
+    page = {"id": html_path.stem, "url": url, "mediamon": _scored(ours.text, gold, ours_seconds, page_snippets),
+            "trafilatura": _scored(theirs, gold, theirs_seconds, page_snippets)}
     if ours.candidate_comparison is not None:
         # Both candidates' F1, for the leave-one-set-out view.
         switched = ours.main_text_candidate != MainTextCandidate.FIRST
@@ -138,6 +195,7 @@ def _evaluate_set(directory: Path, settings: ExtractSettings) -> dict:
         "directory": str(directory),
         "pages": pages,
         "macro": macro,
+        "snippet_f1": {system: _pooled_snippet_f1(pages, system) for system in ("mediamon", "trafilatura")},
         "switched": sum(1 for p in pages if p.get("candidates", {}).get("comparison", {}).get("second_chosen")),
         "second_candidates": sum(1 for p in pages if "candidates" in p),
         "dates": {"pages": len(dated), "right": sum(1 for d in dated if d["right"])},
@@ -162,9 +220,10 @@ def evaluate_extract(directory: Path, settings: ExtractSettings | None = None) -
     :class:`ExtractSettings`) and with bare ``trafilatura.extract`` on the raw bytes, and score both.
 
     ``directory`` is one dev set (it has ``html/``) or a directory of dev sets. Returns ``{"directory",
-    "sets": [{"name", "pages": [{"id", "url", "mediamon": {precision, recall, f1, seconds, chars},
-    "trafilatura": {...}, "date"?: {truth, found, source, right}, "candidates"?: {...}}], "macro":
-    {"mediamon": {precision, recall, f1, seconds}, "trafilatura": {...}}, "switched",
+    "sets": [{"name", "pages": [{"id", "url", "mediamon": {precision, recall, f1, seconds, chars,
+    snippets: [tp, fn, fp]}, "trafilatura": {...}, "date"?: {truth, found, source, right},
+    "candidates"?: {...}}], "macro": {"mediamon": {precision, recall, f1, seconds}, "trafilatura":
+    {...}}, "snippet_f1": {"mediamon", "trafilatura"}, "switched",
     "second_candidates", "dates": {pages, right}, "loso": {gain, f1}}], "pages" (all sets'),
     "macro" (over all pages), "speed_ratio"}`` where ``speed_ratio`` is mediamon's total extraction
     time over trafilatura's.
@@ -190,7 +249,7 @@ def evaluate_extract(directory: Path, settings: ExtractSettings | None = None) -
 def format_extract_report(result: dict, worst: int = 5) -> str:
     """Render :func:`evaluate_extract`'s result: per set the ``worst`` pages by mediamon F1, then
     one table of sets (F1 of bare trafilatura and mediamon, leave-one-set-out F1 and the gain it
-    chose, second candidates made and taken, publication days right)."""
+    chose, second candidates made and taken, publication days right, snippet F1 of both)."""
     lines = [f"{result['directory']}: {len(result['pages'])} pages in {len(result['sets'])} set(s)"]
     for s in result["sets"]:
         lines.append(f"{s['name']}: worst {worst} pages (mediamon P R F1 | trafilatura F1)")
@@ -200,7 +259,7 @@ def format_extract_report(result: dict, worst: int = 5) -> str:
                          f" | {theirs['f1']:6.3f}")
     lines.append("")
     lines.append(f"{'set':<22} {'pages':>5} {'trafilatura':>11} {'mediamon':>9} {'LOSO F1':>8} {'gain':>5}"
-                 f" {'2nd cand.':>9} {'day right':>10}")
+                 f" {'2nd cand.':>9} {'day right':>10} {'snippet F1 traf/ours':>21}")
     for s in result["sets"]:
         dates = s["dates"]
         day = f"{dates['right']}/{dates['pages']}" if dates["pages"] else "-"
@@ -208,6 +267,7 @@ def format_extract_report(result: dict, worst: int = 5) -> str:
             f"{s['name'][:22]:<22} {len(s['pages']):>5} {s['macro']['trafilatura']['f1']:>11.3f}"
             f" {s['macro']['mediamon']['f1']:>9.3f} {s['loso']['f1']:>8.3f} {s['loso']['gain']:>5g}"
             f" {s['switched']:>4}/{s['second_candidates']:<4} {day:>10}"
+            f" {s['snippet_f1']['trafilatura']:>15.3f}/{s['snippet_f1']['mediamon']:.3f}"
         )
     sets_with_pages = [s for s in result["sets"] if s["pages"]]
     if len(sets_with_pages) > 1:

@@ -11,7 +11,8 @@
 6. line cleanup (``clean``): the Chinese page chrome trafilatura keeps (来源/责任编辑/声明 lines,
    related links, "阅读下一篇" ...) dropped, and the metadata those lines carry harvested; when the
    text gives reason to doubt it, trafilatura's other mode makes a second candidate, cleaned
-   alike, and the evidence of the two chooses (``candidates``);
+   alike, and the evidence of the two chooses, or adds the second's paragraphs missing inside
+   the first (``candidates``);
 7. translation split (``lang``): an appended translation (``英文翻译内容:`` ...) kept apart;
 8. dates and authors (``dates``, ``metadata``, ``clean``);
 9. verdict: ``failure_reason`` when no article was found.
@@ -28,7 +29,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from mediamon import safe
-from mediamon.extract.candidates import Comparison, compare, doubtful, evidence
+from mediamon.extract.candidates import Comparison, compare, doubtful, evidence, with_interior_prose
 from mediamon.extract.clean import clean_lines, harvest_names_from_page
 from mediamon.extract.dates import SHANGHAI, date_candidates, parse_date, published_at
 from mediamon.extract.decode import decode_html
@@ -230,6 +231,7 @@ def _extract_into(result: Extraction, body: bytes | str, url: str | None, declar
             result.main_text_candidate = MainTextCandidate.SECOND
         else:
             result.other_candidate = "\n".join(second[0])
+            lines = with_interior_prose(lines, second[0], settings)
 
     # 7. Translation split.
     main_lines, translation_lines = split_translation(lines)

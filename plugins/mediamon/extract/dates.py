@@ -5,6 +5,10 @@ label), the wire dateline of its first paragraphs, its URL and the date its feed
 listed, with the source it came from and two checks (not after the fetch; before 1990 only when
 a second source agrees).
 
+Besides the Chinese and ISO forms, the European ones are read: day-first dotted dates
+("25.09.2018") and month names in English, German, French, Spanish, Italian, Dutch and Portuguese
+("25. September 2018", "September 25, 2018", "3 de marzo de 2019"), with their publication labels.
+
 Naive dates are read as Asia/Shanghai time: this is a Chinese-news pipeline. A machine date with
 an offset is written in the page's local time when the page shows which (its day is the day the
 page shows).
@@ -32,6 +36,11 @@ _FULL_DATE = re.compile(
 )
 _MONTH_DAY_TIME = re.compile(r"(\d(?<![\d\-/.]\d)\d?)\s*[-/月]\s*(\d{1,2})\s*日?\s+(\d{1,2})\s*:\s*(\d{2})(?!\d)")
 _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})日")
+# "25.09.2018", "5. 9. 2018, 14:30 Uhr": day first, as everywhere dates are written with dots (year
+# first, "2018.09.25", is _FULL_DATE's).
+_DOTTED_DATE = re.compile(
+    r"(\d(?<![\d.]\d)\d?)\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})(?!\d|\.\d)"
+    r"(?:,?\s*(?:um\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 _DATE_ONLY = re.compile(r"^[\s【\[(（]*" + _FULL_DATE.pattern + r"\s*[】\])）]*\s*$")
 _URL_DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})[/_-]?(0[1-9]|1[0-2])(?:[/_-]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
 
@@ -57,14 +66,19 @@ def _infer_year(month: int, day: int, reference: datetime | None, now: datetime)
 
 
 def parse_date(text: str, reference: datetime | None = None, now: datetime | None = None) -> datetime | None:
-    """First date in ``text``: ``2024年3月20日``, ``2021-06-23 05:52``, ``2024/3/20``, ``03-20 10:15``,
-    ``3月20日``. Month-day dates take their year from ``reference`` or :func:`_infer_year`. The result
-    is in Asia/Shanghai time."""
+    """First date in ``text``: ``2024年3月20日``, ``2021-06-23 05:52``, ``2024/3/20``, ``20.3.2024``,
+    ``20. März 2024``, ``March 20, 2024``, ``03-20 10:15``, ``3月20日`` (the first format found
+    wins, not the first date written). Month-day dates take their year from ``reference`` or
+    :func:`_infer_year`. The result is in Asia/Shanghai time."""
     now = now or datetime.now(SHANGHAI)
     if match := _FULL_DATE.search(text):
         return _datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)), *match.group(4, 5, 6))
     if match := _SLASH_DATE.search(text):
         return _slash_date(match)
+    if match := _DOTTED_DATE.search(text):
+        return _dotted_date(match)
+    if match := _NAMED_MONTH_DATE.search(text):
+        return _named_month_date(match)
     if match := _MONTH_DAY_TIME.search(text):
         month, day = int(match.group(1)), int(match.group(2))
         return _datetime(_infer_year(month, day, reference, now), month, day, match.group(3), match.group(4))
@@ -237,14 +251,33 @@ def _same_day(first: datetime, second: datetime) -> bool:
     return first.astimezone(SHANGHAI).date() == second.astimezone(SHANGHAI).date()
 
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH_NAME = r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]{0,6}\.?"
-# "20 Dec 2023", "December 20, 2023", "Dec. 20th 2023": English pages without a machine-readable
-# date write it so, perhaps with a time of day ("Nov 19, 2019, 10:31 pm CST", "November 18, 2019 8:22AM").
-_ENGLISH_DATE = re.compile(
-    rf"\b(?:(\d{{1,2}})\s+{_MONTH_NAME},?|{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?)\s+((?:19|20)\d{{2}})\b"
-    r"(?:,?\s*(?:at\s+)?(\d{1,2}):(\d{2})\s*([AaPp])\.?[Mm]\b\.?)?"
-)
+# Month names (and their usual abbreviations) of the languages of European news pages: English,
+# German, French, Spanish, Italian, Dutch and Portuguese. Lower case; "mär" and "maerz" are März.
+_MONTH_WORDS = {
+    1: "january jan januar jänner jän janvier janv enero ene gennaio januari janeiro",
+    2: "february feb februar février févr fevrier febrero febbraio februari fevereiro fev",
+    3: "march mar märz maerz mär mrz mars marzo maart mrt março",
+    4: "april apr avril avr abril aprile",
+    5: "may mai mayo maggio mei maio",
+    6: "june jun juni juin junio giugno giu junho",
+    7: "july jul juli juillet juil julio luglio lug julho",
+    8: "august aug août aout agosto ago augustus",
+    9: "september sep sept septembre septiembre setiembre settembre setembro",
+    10: "october oct oktober okt octobre octubre ottobre ott outubro",
+    11: "november nov novembre noviembre novembro",
+    12: "december dec dezember dez décembre déc decembre diciembre dic dicembre dezembro",
+}
+_MONTH_OF = {word: month for month, words in _MONTH_WORDS.items() for word in words.split()}
+_MONTH_NAME = "(" + "|".join(sorted(_MONTH_OF, key=len, reverse=True)) + r")\.?"
+# "20 Dec 2023", "December 20, 2023", "Dec. 20th 2023", "25. September 2018", "1er mars 2019",
+# "3 de marzo de 2019": pages without a machine-readable date write it so, perhaps with a time of
+# day ("Nov 19, 2019, 10:31 pm CST", "November 18, 2019 8:22AM", "25. September 2018, 14:30 Uhr",
+# "um 14:30", "à 14h30").
+_NAMED_MONTH_DATE = re.compile(
+    rf"\b(?:(\d{{1,2}})(?:\.|er|º)?\s+(?:de\s+)?{_MONTH_NAME},?|{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?)"
+    r"\s+(?:de\s+)?((?:19|20)\d{2})\b"
+    r"(?:,?\s*(?:at|um|à|a\s+las|alle|om|às|-)?\s*(\d{1,2})[:h](\d{2})(?:\s*([AaPp])\.?[Mm]\b\.?)?)?",
+    re.I)
 
 
 @dataclass(frozen=True)
@@ -282,11 +315,16 @@ class PageDates:
 # list of them ("...新版ZoomEye发布 2019-09-05", "...定下质询日期 2012年12月6日").
 _PUBLISHED_LABEL = re.compile(
     r"(?:(?:发布|发表|发稿|出版)(?:时间|日期)|发布于|发表于|(?:发布|发表|时间|日期)\s*[:：]"
-    r"|\b(?:Published|Posted)(?:\s+on)?(?:\s+[A-Z][a-z]+day,?)?|(?<![A-Za-z]\s)\bDate)\s*[:：]?\s*$", re.I)
+    r"|\b(?:Published|Posted)(?:\s+on)?(?:\s+[A-Z][a-z]+day,?)?|(?<![A-Za-z]\s)\bDate"
+    # and in the other languages of _MONTH_WORDS: "veröffentlicht am", "publié le", "publicado el"
+    r"|\b(?:ver[öo]ffentlicht|publiziert|erschienen|publi[ée]|publicad[oa]|pubblicat[oa]|gepubliceerd)"
+    r"(?:\s+(?:am|le|el|il|op|em|en))?)\s*[:：]?\s*$", re.I)
 # A modification date is not the publication date when the page labels one too (guancha: 发布 ...
 # 最后更新 ...); alone, 更新时间 is how some sites (BBC Chinese) label the publication time.
 _MODIFIED_LABEL = re.compile(
-    r"(?:更新时间|更新日期|最后更新|修改时间|修改日期|更新于|\b(?:Updated|Last\s+updated|Modified)(?:\s+on)?)"
+    r"(?:更新时间|更新日期|最后更新|修改时间|修改日期|更新于|\b(?:Updated|Last\s+updated|Modified)(?:\s+on)?"
+    r"|\b(?:aktualisiert|ge[äa]ndert|mis\s+[àa]\s+jour|actualizad[oa]|aggiornat[oa]|bijgewerkt)"
+    r"(?:\s+(?:am|le|el|il|op|em|en))?)"
     r"\s*[:：]?\s*$", re.I)
 _LABEL_WINDOW = 20  # "Published Monday, " is the longest label
 # A date heading a list (related articles, comments, a site's latest news): the run of dates it is
@@ -333,6 +371,10 @@ def _slash_date(match: re.Match[str]) -> datetime | None:
     return _datetime(year, month, day, hour, minute, second_text)
 
 
+def _dotted_date(match: re.Match[str]) -> datetime | None:
+    return _datetime(int(match.group(3)), int(match.group(2)), int(match.group(1)), *match.group(4, 5, 6))
+
+
 def _numeric_mentions(page_text: str, start: int = 0, end: int | None = None) -> list[_Mention]:
     end = len(page_text) if end is None else end
     mentions = [_Mention(match.start(), match.end(), dated, bool(match.group(4)))
@@ -342,19 +384,39 @@ def _numeric_mentions(page_text: str, start: int = 0, end: int | None = None) ->
     if "/" in page_text:
         mentions += [_Mention(match.start(), match.end(), dated, bool(match.group(4)))
                      for match in _SLASH_DATE.finditer(page_text, start, end) if (dated := _slash_date(match))]
+    mentions += [_Mention(match.start(), match.end(), dated, bool(match.group(4)))
+                 for match in _DOTTED_DATE.finditer(page_text, start, end) if (dated := _dotted_date(match))]
     return sorted(mentions, key=lambda mention: mention.start)
 
 
-def _english_mentions(page_text: str, start: int = 0, end: int | None = None) -> list[_Mention]:
-    mentions = []
-    for match in _ENGLISH_DATE.finditer(page_text, start, len(page_text) if end is None else end):
-        day_month_year, month_day_year = match.group(1, 2), match.group(4, 3)
-        day, month_name = day_month_year if day_month_year[0] else month_day_year
-        hour, minute, meridiem = match.group(6, 7, 8)
-        if hour is not None:
-            hour = str(int(hour) % 12 + (12 if meridiem.lower() == "p" else 0))
-        if dated := _datetime(int(match.group(5)), _MONTHS.index(month_name[:3].lower()) + 1, int(day), hour, minute):
-            mentions.append(_Mention(match.start(), match.end(), dated, hour is not None))
+def _named_month_date(match: re.Match[str]) -> datetime | None:
+    day_month, month_day = match.group(1, 2), match.group(4, 3)
+    day, month_name = day_month if day_month[0] else month_day
+    hour, minute, meridiem = match.group(6, 7, 8)
+    if hour is not None and meridiem:
+        hour = str(int(hour) % 12 + (12 if meridiem.lower() == "p" else 0))
+    return _datetime(int(match.group(5)), _MONTH_OF[month_name.lower()], int(day), hour, minute)
+
+
+# A month-name date spans at most this many characters before its year ("25 de septiembre de ")
+# and after it (", at 10:31 p.m."). The pattern, its names tried at every word, is looked for
+# only around the years of the text: over a whole page it cost seven times the other dates.
+_NAMED_DATE_BEFORE_YEAR = 32
+_NAMED_DATE_AFTER_YEAR = 24
+_YEAR = re.compile(r"(?:19|20)(?<!\d{3})\d{2}(?!\d)")
+
+
+def _named_month_mentions(page_text: str, start: int = 0, end: int | None = None) -> list[_Mention]:
+    end = len(page_text) if end is None else end
+    mentions: list[_Mention] = []
+    for year in _YEAR.finditer(page_text, start, end):
+        before = page_text[max(start, year.start() - 3):year.start()].rstrip(" ,")
+        if not (before and before[-1].isascii() and (before[-1].isalnum() or before[-1] == ".")):
+            continue  # no month name or day before it (every one ends in an ASCII letter or digit)
+        window = (max(start, year.start() - _NAMED_DATE_BEFORE_YEAR), min(end, year.end() + _NAMED_DATE_AFTER_YEAR))
+        for match in _NAMED_MONTH_DATE.finditer(page_text, *window):
+            if match.start(5) == year.start() and (dated := _named_month_date(match)):
+                mentions.append(_Mention(match.start(), match.end(), dated, match.group(6) is not None))
     return mentions
 
 
@@ -419,20 +481,19 @@ def _is_banner(mention: _Mention, page_text: str) -> bool:
 def page_dates(page_text: str, headlines: Sequence[str | None] = (), *, by_headlines_only: bool = False) -> PageDates:
     """The dates of the page's visible text, classed by the evidence around each (:class:`PageDates`).
 
-    Numeric dates are looked for over the whole text; English ones ("20 Dec 2023") by the
-    headlines, and over the whole text only when it has no numeric date. ``by_headlines_only``
-    looks by the headlines alone (what :func:`_in_local_time` needs, at a fraction of the cost)."""
+    Numeric dates and those with a month name ("20 Dec 2023", "25. September 2018") are looked for
+    over the whole text; ``by_headlines_only`` looks by the headlines alone (what
+    :func:`_in_local_time` needs, at a fraction of the cost)."""
     spans = _headline_spans(page_text, headlines)
-    windows = [(max(0, start - _BY_HEADLINE_BEFORE - 40), end + _BY_HEADLINE_AFTER + 40) for start, end in spans[:4]]
-    by_headlines = {(mention.start, mention.value): mention for start, end in windows
-                    for mention in [*_english_mentions(page_text, start, end),
-                                    *(_numeric_mentions(page_text, start, end) if by_headlines_only else [])]}
     if by_headlines_only:
+        windows = [(max(0, start - _BY_HEADLINE_BEFORE - 40), end + _BY_HEADLINE_AFTER + 40) for start, end in spans[:4]]
+        by_headlines = {(mention.start, mention.value): mention for start, end in windows
+                        for mention in [*_named_month_mentions(page_text, start, end),
+                                        *_numeric_mentions(page_text, start, end)]}
         mentions = sorted(by_headlines.values(), key=lambda mention: mention.start)
-    elif mentions := _numeric_mentions(page_text):
-        mentions = sorted([*mentions, *by_headlines.values()], key=lambda mention: mention.start)
     else:
-        mentions = _english_mentions(page_text)
+        mentions = sorted([*_numeric_mentions(page_text), *_named_month_mentions(page_text)],
+                          key=lambda mention: mention.start)
     found = PageDates()
     listed = _listed(mentions)
     plain: list[_Mention] = []

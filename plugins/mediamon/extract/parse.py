@@ -35,9 +35,10 @@ def _html_parser(**options: Any) -> lxml.html.HTMLParser:
 # (one scrapinghub-aeb page lost half of each paragraph; an old Chinese portal a whole paragraph).
 _PARSER = _html_parser(remove_comments=True, remove_pis=True)
 _UTF8_PARSER = _html_parser(encoding="utf-8", remove_comments=True, remove_pis=True)
-# C0 control characters but tab, newline and carriage return, and DEL: libxml2 stops at some of
-# them (the page parses empty) and XML output cannot carry them.
-_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 control characters but tab, newline and carriage return, DEL, lone surrogates and the
+# non-characters U+FFFE/U+FFFF: trafilatura's XML tree cannot carry most of them, and one in a
+# paragraph empties its whole output (\x01-\x08, \x0e-\x1b, U+FFFE/U+FFFF do).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def parse_html(text: str, utf8_body: bytes | None = None) -> lxml.html.HtmlElement | None:
