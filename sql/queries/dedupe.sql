@@ -16,19 +16,27 @@ LIMIT :limit
 SELECT count(*) FROM article_fingerprints WHERE params <> :params
 
 -- name: insert_fingerprints
--- The band keys go into the LSH index (the GIN index on band_keys) with the row.
-INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
-ON CONFLICT (article_id) DO NOTHING
-RETURNING article_id
+-- The band keys go into the LSH index (the GIN index on band_keys) with the row. A fingerprinted
+-- article waits for its story in article_stories (story_id NULL: the partial index
+-- article_stories_unassigned_idx), so that finding the next batch costs what is waiting, not a
+-- pass over every article.
+WITH fingerprinted AS (
+    INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
+    ON CONFLICT (article_id) DO NOTHING
+    RETURNING article_id
+), waiting AS (
+    INSERT INTO article_stories (article_id) SELECT article_id FROM fingerprinted
+    ON CONFLICT (article_id) DO NOTHING
+)
+SELECT article_id FROM fingerprinted
 
 -- name: unassigned_articles
 -- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible, with
 -- what the page spam rules read.
 SELECT a.article_id, a.site, a.published_at, f.band_keys, a.text, a.title, a.site_name, a.page_fields
-FROM articles a JOIN article_fingerprints f USING (article_id)
-LEFT JOIN article_stories d USING (article_id)
+FROM article_stories d JOIN articles a USING (article_id) JOIN article_fingerprints f USING (article_id)
 WHERE d.story_id IS NULL
-ORDER BY a.article_id
+ORDER BY d.article_id
 LIMIT :limit
 
 -- name: band_matches
@@ -59,7 +67,7 @@ RETURNING story_id
 -- name: set_stories
 -- An article's story and its spam flags (page rules, spun copies): an article without a story has
 -- no flags of its own yet (clear_stories resets both), so the evidence replaces. Its row exists
--- already when the article is an exact copy (link_exact_duplicates).
+-- (insert_fingerprints); the insert is for safety.
 INSERT INTO article_stories AS d (article_id, story_id, is_spam, spam_evidence)
 SELECT v.article_id, v.story_id, v.evidence IS NOT NULL, CAST(v.evidence AS jsonb)
 FROM (VALUES %s) AS v(article_id, story_id, evidence)
