@@ -17,9 +17,8 @@ SELECT count(*) FROM article_fingerprints WHERE params <> :params
 
 -- name: insert_fingerprints
 -- The band keys go into the LSH index (the GIN index on band_keys) with the row. A fingerprinted
--- article waits for its story in article_stories (story_id NULL: the partial index
--- article_stories_unassigned_idx), so that finding the next batch costs what is waiting, not a
--- pass over every article.
+-- article waits for its story in article_stories (story_id NULL, found through the story_id index),
+-- so that finding the next batch costs what is waiting, not a pass over every article.
 WITH fingerprinted AS (
     INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
     ON CONFLICT (article_id) DO NOTHING
