@@ -52,7 +52,7 @@ SELECT u.url_id, u.canonical_url, 'bench', 'site' || (u.url_id % 50),
 FROM urls u;
 INSERT INTO stories (canonical_article_id, title, first_seen, last_seen, article_count, source_count)
 SELECT article_id, title, now(), now(), 1, 1 FROM articles ORDER BY article_id;
-UPDATE articles a SET story_id = s.story_id FROM stories s WHERE s.canonical_article_id = a.article_id;
+INSERT INTO article_stories (article_id, story_id) SELECT canonical_article_id, story_id FROM stories;
 INSERT INTO article_topics (article_id, topic_id, topic_version, score, relevant, evidence, cooperation_types,
                             agreements)
 SELECT article_id, 'regional_cooperation', 'bench', 0.9, true, '{}',
@@ -79,8 +79,9 @@ SELECT url_id, canonical_url, 'bench', 'site-new', '新来一条报道' || :n, '
 FROM urls WHERE canonical_url = 'http://127.0.0.1/new-' || :n;
 INSERT INTO stories (canonical_article_id, title, first_seen, last_seen, article_count, source_count)
 SELECT article_id, title, now(), now(), 1, 1 FROM articles WHERE text_sha256 = 'new-' || :n;
-UPDATE articles a SET story_id = s.story_id FROM stories s
-WHERE s.canonical_article_id = a.article_id AND a.text_sha256 = 'new-' || :n;
+INSERT INTO article_stories (article_id, story_id)
+SELECT s.canonical_article_id, s.story_id FROM stories s JOIN articles a ON a.article_id = s.canonical_article_id
+WHERE a.text_sha256 = 'new-' || :n;
 INSERT INTO article_topics (article_id, topic_id, topic_version, score, relevant, evidence, agreements)
 SELECT a.article_id, 'regional_cooperation', 'bench', 0.9, true, '{}',
        (SELECT t.agreements FROM article_topics t JOIN articles o USING (article_id)

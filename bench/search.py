@@ -17,7 +17,7 @@ embedded pgserver), dropped at the end:
    as a share of the pipeline's wall time per article; and the index's bytes per article after the
    ingest, after VACUUM and after REINDEX (the updates leave dead entries behind).
 
-    python bench/search.py [--articles 100000] [--pages 200]
+    python bench/search.py [--articles 100000] [--pages 200] [--skip-search]
 
 Writes bench/search_results.json and prints a table.
 """
@@ -175,7 +175,8 @@ def phase_pipeline(args: dict) -> dict:
         store.execute(conn, "bench.drop_index_cost_target")
     return {"pipeline_wall_s": library["wall_s"], "articles": library["table_counts"]["articles"],
             "write_s": bare, "write_indexed_s": indexed, "index_s": max(indexed - bare, 0.0),
-            "inserts": writes["inserts"], "non_hot_updates": writes["non_hot_updates"], "gin_bytes": gin,
+            "inserts": writes["inserts"], "non_hot_updates": writes["non_hot_updates"],
+            "hot_updates": writes["hot_updates"], "gin_bytes": gin,
             "step_s": library["step_s"]}
 
 
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--skip-search", action="store_true",
+                        help="only the indexing measurement (minutes), not the search at --articles (the GIN build)")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("phase_args", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -200,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True)
     results = {}
     with bench_run.scratch_databases(bench_run.server_admin_url()) as new_db:
-        log.info("search: %d articles", args.articles)
-        results["search"] = measure_search(new_db("search"), args.articles)
+        if not args.skip_search:
+            log.info("search: %d articles", args.articles)
+            results["search"] = measure_search(new_db("search"), args.articles)
         manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages),
                                 html_dir=SHARED_DIR / "corpus" / "gne-zh" / "html", shared_dir=SHARED_DIR)
         with bench_run.served_corpus(corpus_dir) as ports:
@@ -223,19 +227,31 @@ def main(argv: list[str] | None = None) -> int:
     pipeline["indexing_share"] = round(pipeline["index_s"] / articles * pipeline["index_writes_per_article"]
                                        / per_article, 4)
     results["indexing"] = pipeline
-    two_word = [q for q in results["search"]["queries"] if len(q["query"].split()) == 2]
-    results["summary"] = {
-        "speedup_two_word_all_min": min(q["speedup_all"] for q in two_word),
-        "speedup_two_word_page_min": min(q["speedup_page"] for q in two_word),
-        "indexing_share": pipeline["indexing_share"],
-        "search_bytes_per_article": results["search"]["search_bytes_per_article"], "targets": TARGETS}
+    results["summary"] = {"indexing_share": pipeline["indexing_share"], "targets": TARGETS}
+    if "search" in results:
+        two_word = [q for q in results["search"]["queries"] if len(q["query"].split()) == 2]
+        results["summary"].update({
+            "speedup_two_word_all_min": min(q["speedup_all"] for q in two_word),
+            "speedup_two_word_page_min": min(q["speedup_page"] for q in two_word),
+            "search_bytes_per_article": results["search"]["search_bytes_per_article"]})
     RESULTS_FILE.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_table(results))
     return 0
 
 
 def format_table(results: dict) -> str:
-    s = results["search"]
+    lines = _search_lines(results["search"]) + [""] if "search" in results else []
+    i = results["indexing"]
+    articles = max(i["articles"], 1)
+    lines += [f"indexing: pipeline {i['pipeline_ms_per_article']} ms/article over {i['articles']} articles; "
+              f"search index {i['index_ms_per_article']} ms per write x {i['index_writes_per_article']} "
+              f"writes/article = {100 * i['indexing_share']:.2f} % (target <= 3 %)",
+              "search index bytes per article after the ingest {after_ingest}, after VACUUM {after_vacuum}, "
+              "after REINDEX {after_reindex}".format(**{k: round(v / articles) for k, v in i["gin_bytes"].items()})]
+    return "\n".join(lines)
+
+
+def _search_lines(s: dict) -> list[str]:
     lines = [f"search over {s['articles']:,} articles (mean {s['mean_chars']} chars; table {s['table_mb']} MB, "
              f"search GIN {s['gin_mb']} MB = {s['search_bytes_per_article']:.0f} B/article, built in "
              f"{s['gin_build_s']} s; the rest of the table {s['other_article_bytes_per_article']:.0f} B/article)",
@@ -243,15 +259,7 @@ def format_table(results: dict) -> str:
     for q in s["queries"]:
         lines.append(f"{q['query']:<22}{q['matches']:>9}{q['like_all_ms']:>9} ms{q['search_all_ms']:>10} ms"
                      f"{q['speedup_all']:>7}{q['like_page_ms']:>8} ms{q['search_page_ms']:>9} ms{q['speedup_page']:>7}")
-    i = results["indexing"]
-    articles = max(i["articles"], 1)
-    lines += ["", f"indexing: pipeline {i['pipeline_ms_per_article']} ms/article over {i['articles']} articles; "
-                  f"search index {i['index_ms_per_article']} ms per write x {i['index_writes_per_article']} "
-                  f"writes/article = {100 * i['indexing_share']:.2f} % (target <= 3 %)",
-              "search index bytes per article after the ingest {after_ingest}, after VACUUM {after_vacuum}, "
-              "after REINDEX {after_reindex}".format(**{k: round(v / articles) for k, v in i["gin_bytes"].items()})]
-    return "\n".join(lines)
-
+    return lines
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -46,7 +46,7 @@ def test_new_pairs_post_one_message_and_a_hanging_receiver_fails_nothing(airflow
             # One line per relevant, non-spam article with pairs; every pair of them named once.
             pairs = conn.exec_driver_sql(
                 "SELECT count(DISTINCT (region_a, region_b)), count(DISTINCT article_id) FROM article_region_pairs p "
-                "JOIN article_topics t USING (article_id, topic_id) JOIN articles a USING (article_id) "
+                "JOIN article_topics t USING (article_id, topic_id) JOIN analyst.articles a USING (article_id) "
                 "WHERE t.relevant AND NOT a.is_spam").one()
             assert conn.exec_driver_sql("SELECT count(*) FROM alerts WHERE sent_at IS NULL").scalar() == 0
         section = text.split("New cooperation region pairs:\n", 1)[1].split("\n\n", 1)[0].splitlines()

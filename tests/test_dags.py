@@ -246,7 +246,7 @@ def test_a_failed_fetch_batch_does_not_keep_the_others_from_stories_and_topics(a
     with store.transaction(demo_settings) as conn:
         healthy = conn.exec_driver_sql(
             "SELECT count(*), count(a.story_id), count(*) FILTER (WHERE EXISTS ("
-            " SELECT FROM article_topics t WHERE t.article_id = a.article_id)) FROM articles a").one()
+            " SELECT FROM article_topics t WHERE t.article_id = a.article_id)) FROM analyst.articles a").one()
         poisoned = conn.exec_driver_sql("SELECT count(*) FROM urls WHERE status = 'pending'").scalar()
     assert healthy[0] >= 3 and healthy[0] == healthy[1] == healthy[2]
     assert poisoned >= 1  # left pending for the next run

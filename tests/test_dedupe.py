@@ -203,7 +203,7 @@ def test_demo_site_reposts_join_their_originals_and_the_spam_copy_is_flagged(dem
     with store.transaction(demo_settings) as conn:
         articles = {row.canonical_url.split("/", 3)[3]: row for row in conn.exec_driver_sql(
             "SELECT a.article_id, a.canonical_url, a.story_id, a.is_spam, a.spam_evidence, s.canonical_article_id,"
-            " s.source_count FROM articles a JOIN stories s USING (story_id)")}
+            " s.source_count FROM analyst.articles a JOIN stories s USING (story_id)")}
     for original, repost in (("sh/2024/03-20/10183903.shtml", "2024/03/21/quadripartite-urban-management-collaboration/"),
                              ("sh/2024/03-15/10181180.shtml", "2024/03/16/beijing-yushu-pair-up-assistance/")):
         assert articles[original].story_id == articles[repost].story_id
@@ -246,7 +246,7 @@ def test_a_rewritten_copy_of_an_earlier_article_is_flagged_as_spun(settings):
     original = add_article(settings, "news.example:80", "o.html", text, published_at=later(0))
     dedupe_db.assign_stories(settings)
     with store.transaction(settings) as conn:
-        row = conn.exec_driver_sql("SELECT story_id, is_spam, spam_evidence FROM articles WHERE article_id = %s",
+        row = conn.exec_driver_sql("SELECT story_id, is_spam, spam_evidence FROM analyst.articles WHERE article_id = %s",
                                    (copy,)).one()
     share = dedupe.containment(shingle_set(text), shingle_set(spun))[0]
     assert CFG.spun_min_containment <= share < CFG.min_containment

@@ -53,7 +53,7 @@ def assert_one_story_per_text(settings, label: dict[int, int], texts: int) -> No
     assert counts["stories"] == texts and counts["unassigned"] == 0
     with store.transaction(settings) as conn:
         mismatched = conn.exec_driver_sql(
-            "SELECT s.story_id FROM stories s LEFT JOIN articles a USING (story_id) GROUP BY s.story_id"
+            "SELECT s.story_id FROM stories s LEFT JOIN analyst.articles a USING (story_id) GROUP BY s.story_id"
             " HAVING s.article_count <> count(a.article_id) OR s.source_count <> count(DISTINCT a.site)").all()
     assert mismatched == []
 

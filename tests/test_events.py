@@ -199,7 +199,7 @@ def event_rows(settings) -> list[tuple]:
 
 def story_of(settings, key) -> int:
     with store.transaction(settings) as conn:
-        return conn.execute(sa.text("SELECT story_id FROM articles WHERE canonical_url = :u"),
+        return conn.execute(sa.text("SELECT story_id FROM analyst.articles WHERE canonical_url = :u"),
                             {"u": f"http://127.0.0.1/{key}"}).scalar()
 
 
@@ -237,7 +237,7 @@ def test_linking_is_incremental_and_agrees_with_a_rebuild(settings):
     # A story that stops being relevant leaves its event; the event keeps its id.
     with store.transaction(settings) as conn:
         conn.execute(sa.text("UPDATE article_topics SET relevant = false WHERE article_id = "
-                             "(SELECT article_id FROM articles WHERE story_id = :s)"), {"s": second})
+                             "(SELECT article_id FROM article_stories WHERE story_id = :s)"), {"s": second})
     shrunk = events_db.link_events(settings)
     assert shrunk.stories == 3 and shrunk.relinked_stories == 2
     assert sorted(row[-1] for row in event_rows(settings)) == rebuilt_from_scratch(settings)

@@ -28,7 +28,7 @@ def sql(settings, statement: str, params: dict | None = None) -> list:
 
 def relevant_ids(settings) -> list[int]:
     """Relevant articles the report counts: spam copies are listed apart, never counted."""
-    return [r.article_id for r in sql(settings, "SELECT article_id FROM article_topics JOIN articles USING (article_id)"
+    return [r.article_id for r in sql(settings, "SELECT article_id FROM article_topics JOIN analyst.articles USING (article_id)"
                                                 " WHERE relevant AND NOT is_spam ORDER BY 1")]
 
 
@@ -47,7 +47,7 @@ def ingested(demo_settings):
 def unclustered(ingested):
     """The demo data with every article its own story and no spam flags, for tests that build
     their own stories or need each article to count alone."""
-    sql(ingested, "UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL")
+    sql(ingested, "UPDATE article_stories SET story_id = NULL, is_spam = false, spam_evidence = NULL")
     sql(ingested, "DELETE FROM stories")
     return ingested
 
@@ -62,7 +62,7 @@ def test_first_report_covers_every_relevant_article_and_writes_all_files(ingeste
                   {"ids": relevant})[0][0]
     assert summary["counts"]["articles"] == len(relevant)
     assert summary["counts"]["stories"] == summary["counts"]["new_stories"] == stories
-    spam = sql(ingested, "SELECT count(*) FROM articles JOIN article_topics USING (article_id) WHERE relevant AND is_spam")[0][0]
+    spam = sql(ingested, "SELECT count(*) FROM analyst.articles JOIN article_topics USING (article_id) WHERE relevant AND is_spam")[0][0]
     assert summary["counts"]["sites"] == 2 and summary["counts"]["spam_copies"] == spam == 1
     assert summary["period"]["start"] is None and summary["changes"] is None and not summary["empty"]
     assert watermark(ingested) == (datetime.fromisoformat(summary["period"]["end"]), summary["report_id"])
@@ -174,9 +174,11 @@ def test_spam_copies_are_listed_apart_and_copies_count_as_one_story(unclustered)
         story_ids.append(sql(ingested, """INSERT INTO stories (canonical_article_id, title, first_seen, last_seen)
                                           VALUES (:a, :t, now(), now()) RETURNING story_id""",
                              {"a": ids[0], "t": title})[0][0])
-        sql(ingested, "UPDATE articles SET story_id = :s WHERE article_id = ANY(:ids)", {"s": story_ids[-1], "ids": ids})
+        sql(ingested, "INSERT INTO article_stories (article_id, story_id) SELECT unnest(CAST(:ids AS bigint[])), :s "
+                      "ON CONFLICT (article_id) DO UPDATE SET story_id = EXCLUDED.story_id",
+            {"s": story_ids[-1], "ids": ids})
     spam_id = copies[1].ids[1]
-    sql(ingested, """UPDATE articles SET is_spam = true, spam_evidence = '{"rules": ["spun_text"]}'
+    sql(ingested, """UPDATE article_stories SET is_spam = true, spam_evidence = '{"rules": ["spun_text"]}'
                      WHERE article_id = :id""", {"id": spam_id})
     relevant = relevant_ids(ingested)  # without the spam copy
 

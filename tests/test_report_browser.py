@@ -56,12 +56,12 @@ def report_page(demo_settings) -> Path:
     with store.transaction(demo_settings) as conn:
         # One relevant article per story, so each hostile title lands on its own story.
         ids = [r[0] for r in conn.execute(sa.text(
-            "SELECT min(article_id) FROM article_topics JOIN articles USING (article_id)"
+            "SELECT min(article_id) FROM article_topics JOIN analyst.articles USING (article_id)"
             " WHERE relevant AND NOT is_spam GROUP BY story_id ORDER BY 1"))]
         for title, article_id in ((XSS_TITLE, ids[0]), (XSS_ATTR, ids[1])):
             conn.execute(sa.text("UPDATE articles SET title = :t WHERE article_id = :id"), {"t": title, "id": article_id})
             conn.execute(sa.text("UPDATE stories SET title = :t WHERE story_id = "
-                                 "(SELECT story_id FROM articles WHERE article_id = :id)"), {"t": title, "id": article_id})
+                                 "(SELECT story_id FROM article_stories WHERE article_id = :id)"), {"t": title, "id": article_id})
         conn.execute(sa.text("UPDATE articles SET published_at = :t WHERE article_id = ANY(:ids)"),
                      {"t": datetime.now(UTC) - timedelta(days=2), "ids": ids[2:5]})
     return Path(report_db.build_report(demo_settings)["paths"]["html"])

@@ -12,22 +12,26 @@ from dedupe_helpers import add_article, later, seed_paragraphs, story_of
 from mediamon import archive, dedupe, dedupe_db, store
 from test_dedupe import spin
 
-UPDATES_AUDIT = """
-CREATE TABLE article_updates (article_id bigint NOT NULL);
-CREATE FUNCTION count_article_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN INSERT INTO article_updates VALUES (NEW.article_id); RETURN NEW; END $$;
-CREATE TRIGGER count_article_update AFTER UPDATE ON articles FOR EACH ROW EXECUTE FUNCTION count_article_update();
+WRITES_AUDIT = """
+CREATE TABLE row_writes (relation text NOT NULL, op text NOT NULL, article_id bigint NOT NULL);
+CREATE FUNCTION count_row_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO row_writes VALUES (TG_TABLE_NAME, TG_OP, NEW.article_id); RETURN NEW; END $$;
+CREATE TRIGGER count_row_write AFTER UPDATE ON articles FOR EACH ROW EXECUTE FUNCTION count_row_write();
+CREATE TRIGGER count_row_write AFTER INSERT OR UPDATE ON article_stories FOR EACH ROW EXECUTE FUNCTION count_row_write();
 """
-DROP_UPDATES_AUDIT = """
-DROP TRIGGER count_article_update ON articles;
-DROP FUNCTION count_article_update();
-DROP TABLE article_updates;
+DROP_WRITES_AUDIT = """
+DROP TRIGGER count_row_write ON articles;
+DROP TRIGGER count_row_write ON article_stories;
+DROP FUNCTION count_row_write();
+DROP TABLE row_writes;
 """
 
 
-def test_assigning_stories_writes_each_article_once_with_its_flags(settings):
-    """Story, page-rule spam and spun-copy evidence arrive in one UPDATE: every UPDATE leaves a dead
-    row version with all its index entries until vacuum."""
+def test_assigning_stories_leaves_articles_alone(settings):
+    """Story, page-rule spam and spun-copy evidence go into article_stories: its narrow row is
+    inserted when the article is fingerprinted and written once more with story and flags. articles
+    rows are never updated (an UPDATE of articles would write a new version of the row and of its
+    entries in every index, the search index among them, and leave the old ones dead)."""
     text = "\n".join(seed_paragraphs("002"))
     other = "\n".join(seed_paragraphs("004"))
     original = add_article(settings, "news.example:80", "o.html", text, published_at=later(0))
@@ -35,18 +39,18 @@ def test_assigning_stories_writes_each_article_once_with_its_flags(settings):
     spun = add_article(settings, "spin.example:80", "s.html", spin(text), published_at=later(24))
     keyword = add_article(settings, "farm.example:80", "k.html", other, title="代孕服务 长三角合作")
     with store.transaction(settings) as conn:
-        conn.exec_driver_sql(UPDATES_AUDIT)
+        conn.exec_driver_sql(WRITES_AUDIT)
     try:
         result = dedupe_db.assign_stories(settings)
         with store.transaction(settings) as conn:
-            updates = dict(conn.exec_driver_sql(
-                "SELECT article_id, count(*) FROM article_updates GROUP BY article_id").all())
+            writes = sorted(conn.exec_driver_sql("SELECT relation, op, article_id FROM row_writes").all())
             flags = {r.article_id: (r.is_spam, {e["rule"] for e in r.spam_evidence or []}) for r in conn.exec_driver_sql(
-                "SELECT article_id, is_spam, spam_evidence FROM articles")}
+                "SELECT article_id, is_spam, spam_evidence FROM analyst.articles")}
     finally:
         with store.transaction(settings) as conn:
-            conn.exec_driver_sql(DROP_UPDATES_AUDIT)
-    assert updates == {original: 1, repost: 1, spun: 1, keyword: 1}
+            conn.exec_driver_sql(DROP_WRITES_AUDIT)
+    assert writes == sorted(("article_stories", op, a) for a in (original, repost, spun, keyword)
+                            for op in ("INSERT", "UPDATE"))
     stories = story_of(settings)
     assert stories[original] == stories[repost] and len({stories[original], stories[spun], stories[keyword]}) == 3
     assert flags == {original: (False, set()), repost: (False, set()), spun: (True, {"spun_copy"}),
@@ -138,3 +142,38 @@ def test_a_batch_of_band_keys_is_looked_up_through_the_index(settings):
             "article_ids": [r.article_id for r in rows for _ in r.band_keys],
             "band_keys": [k for r in rows for k in r.band_keys]}))
     assert "article_fingerprints_band_keys_idx" in plan and "Seq Scan on article_fingerprints" not in plan
+
+
+def test_migration_017_moves_story_spam_and_duplicate_columns_to_article_stories(settings, other_database, tmp_path):
+    """An install at migration 016 with a story of two copies, a spam flag and an exact duplicate:
+    after the upgrade the analyst view shows the same values, articles has none of the columns,
+    and dedupe goes on from the stored stories (a new copy joins its story; a rebuild keeps it)."""
+    old = replace(settings, database_url=other_database)
+    install_at_migration(old.database_url, 16, tmp_path)
+    text = "\n".join(seed_paragraphs("002"))
+    first = add_article(old, "news.example:80", "a.html", text)
+    repost = add_article(old, "repost.example:80", "b.html", text + "\n责任编辑：张三")
+    lone = add_article(old, "farm.example:80", "c.html", "\n".join(seed_paragraphs("004")))
+    with store.transaction(old) as conn:  # as dedupe at migration 016 left them
+        story = conn.exec_driver_sql("INSERT INTO stories (canonical_article_id, first_seen, last_seen) "
+                                     f"VALUES ({first}, now(), now()) RETURNING story_id").scalar()
+        conn.execute(sa.text("UPDATE articles SET story_id = :s WHERE article_id IN (:a, :b)"),
+                     {"s": story, "a": first, "b": repost})
+        conn.execute(sa.text("UPDATE articles SET is_spam = true, spam_evidence = CAST(:e AS jsonb), duplicate_of = :d "
+                             "WHERE article_id = :a"), {"e": '[{"rule": "spam_keyword"}]', "d": first, "a": lone})
+        columns = "article_id, story_key, story_id, duplicate_of, is_spam, spam_evidence"
+        before = conn.exec_driver_sql(f"SELECT {columns} FROM analyst.articles ORDER BY article_id").all()
+    assert "017_article_stories.sql" in store.upgrade(store.engine(old))
+    with store.transaction(old) as conn:
+        after = conn.exec_driver_sql(f"SELECT {columns} FROM analyst.articles ORDER BY article_id").all()
+        left = conn.exec_driver_sql("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                                    "AND table_name = 'articles' "
+                                    "AND column_name IN ('story_id', 'duplicate_of', 'is_spam', 'spam_evidence')").all()
+    assert after == before and not left
+    assert before[0].story_id == before[1].story_id is not None and before[2].is_spam and before[2].duplicate_of == first
+    copy = add_article(old, "copy.example:80", "d.html", text + "\n来源：新华网")
+    dedupe_db.assign_stories(old)
+    assert story_of(old)[copy] == story_of(old)[first] == story_of(old)[repost]
+    dedupe_db.rebuild_stories(old)
+    stories = story_of(old)
+    assert stories[copy] == stories[first] == stories[repost] != stories[lone]

@@ -146,8 +146,9 @@ def _assign_batch(conn: sa.Connection, batch: list[Any], cfg: DedupeSettings, kn
     pairs join components; a component without a story gets a new one, one with several stories
     merges them into the oldest. Stories are thus the connected components of the verified-copy
     graph, whatever order articles come in. An article of the batch gets its story, its page-rule
-    and spun-copy flags in one UPDATE: each UPDATE writes a new version of the row and of its index
-    entries, which stays in the table until vacuumed. Returns the batch's counts.
+    and spun-copy flags in one write of its narrow ``article_stories`` row (migration 017): the
+    ``articles`` row itself is never updated, so its index entries (the search index's above all)
+    are written once. Returns the batch's counts.
     """
     by_id = {row.article_id: row for row in batch}
     matches = band_pairs(conn, {row.article_id: row.band_keys for row in batch})

@@ -11,9 +11,10 @@ SELECT DISTINCT ON (p.region_a, p.region_b)
 FROM article_region_pairs p
 JOIN article_topics t USING (article_id, topic_id)
 JOIN articles a USING (article_id)
+LEFT JOIN article_stories d USING (article_id)
 LEFT JOIN regions ra ON ra.code = p.region_a
 LEFT JOIN regions rb ON rb.code = p.region_b
-WHERE p.topic_id = :topic_id AND t.relevant AND NOT a.is_spam
+WHERE p.topic_id = :topic_id AND t.relevant AND d.is_spam IS NOT TRUE
   AND NOT EXISTS (SELECT FROM alerts k WHERE k.alert_key = 'pair:' || p.topic_id || ':' || p.region_a || '-' || p.region_b)
 ORDER BY p.region_a, p.region_b, a.published_at NULLS LAST, a.article_id
 ON CONFLICT (alert_key) DO NOTHING
@@ -26,7 +27,8 @@ SELECT DISTINCT ON (lower(agreement))
 FROM article_topics t
 CROSS JOIN LATERAL unnest(t.agreements) AS agreement
 JOIN articles a USING (article_id)
-WHERE t.topic_id = :topic_id AND t.relevant AND NOT a.is_spam
+LEFT JOIN article_stories d USING (article_id)
+WHERE t.topic_id = :topic_id AND t.relevant AND d.is_spam IS NOT TRUE
   AND NOT EXISTS (SELECT FROM alerts k WHERE k.alert_key = 'agreement:' || t.topic_id || ':' || lower(agreement))
 ORDER BY lower(agreement), a.published_at NULLS LAST, a.article_id
 ON CONFLICT (alert_key) DO NOTHING

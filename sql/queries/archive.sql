@@ -56,11 +56,12 @@ SELECT source_id, CAST(settings ->> 'retention_days' AS integer) AS retention_da
 SELECT p.url_id, p.warc_file, p.warc_offset, p.warc_length, p.body_sha256, u.source_id
 FROM pages p JOIN urls u USING (url_id)
 LEFT JOIN articles a USING (url_id)
+LEFT JOIN article_stories d USING (article_id)
 WHERE p.warc_file IS NOT NULL
   AND (CAST(:source_ids AS text[]) IS NULL OR u.source_id = ANY(:source_ids))
   AND (CAST(:since AS timestamptz) IS NULL OR p.fetched_at >= :since)
   AND (CAST(:until AS timestamptz) IS NULL OR p.fetched_at < :until)
-  AND (CAST(:story_id AS bigint) IS NULL OR a.story_id = :story_id)
+  AND (CAST(:story_id AS bigint) IS NULL OR d.story_id = :story_id)
 ORDER BY p.url_id
 
 -- name: source_urls

@@ -87,8 +87,9 @@ DROP TABLE bench_search_cost
 
 -- name: article_writes
 -- Row versions the pipeline wrote into articles: each insert and each non-HOT update (one that
--- changes an indexed column, e.g. dedupe setting story_id) writes the search index too.
-SELECT n_tup_ins AS inserts, n_tup_upd - n_tup_hot_upd AS non_hot_updates
+-- changes an indexed column) writes the search index too; a HOT update writes no index entry.
+-- Since migration 017 dedupe writes article_stories, not articles.
+SELECT n_tup_ins AS inserts, n_tup_upd - n_tup_hot_upd AS non_hot_updates, n_tup_hot_upd AS hot_updates
 FROM pg_stat_user_tables WHERE relid = 'articles'::regclass
 
 -- name: search_index_bytes

@@ -16,18 +16,26 @@ LIMIT :limit
 SELECT count(*) FROM article_fingerprints WHERE params <> :params
 
 -- name: insert_fingerprints
--- The band keys go into the LSH index (the GIN index on band_keys) with the row.
-INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
-ON CONFLICT (article_id) DO NOTHING
-RETURNING article_id
+-- The band keys go into the LSH index (the GIN index on band_keys) with the row. A fingerprinted
+-- article waits for its story in article_stories (story_id NULL, found through the story_id index),
+-- so that finding the next batch costs what is waiting, not a pass over every article.
+WITH fingerprinted AS (
+    INSERT INTO article_fingerprints (article_id, params, shingle_count, band_keys) VALUES %s
+    ON CONFLICT (article_id) DO NOTHING
+    RETURNING article_id
+), waiting AS (
+    INSERT INTO article_stories (article_id) SELECT article_id FROM fingerprinted
+    ON CONFLICT (article_id) DO NOTHING
+)
+SELECT article_id FROM fingerprinted
 
 -- name: unassigned_articles
 -- Fingerprinted articles without a story, oldest first so that a rebuild is reproducible, with
 -- what the page spam rules read.
 SELECT a.article_id, a.site, a.published_at, f.band_keys, a.text, a.title, a.site_name, a.page_fields
-FROM articles a JOIN article_fingerprints f USING (article_id)
-WHERE a.story_id IS NULL
-ORDER BY a.article_id
+FROM article_stories d JOIN articles a USING (article_id) JOIN article_fingerprints f USING (article_id)
+WHERE d.story_id IS NULL
+ORDER BY d.article_id
 LIMIT :limit
 
 -- name: band_matches
@@ -44,7 +52,9 @@ WHERE f.article_id <> k.article_id
 -- name: candidate_articles
 -- Apart from band_matches: an array of ids is estimated right, so this is a primary-key probe per
 -- candidate and never a scan of articles.
-SELECT article_id, story_id, site, published_at FROM articles WHERE article_id = ANY(:article_ids)
+SELECT a.article_id, d.story_id, a.site, a.published_at
+FROM articles a LEFT JOIN article_stories d USING (article_id)
+WHERE a.article_id = ANY(:article_ids)
 
 -- name: article_texts
 SELECT article_id, text FROM articles WHERE article_id = ANY(:article_ids)
@@ -55,28 +65,30 @@ RETURNING story_id
 
 -- name: set_stories
 -- An article's story and its spam flags (page rules, spun copies): an article without a story has
--- no flags of its own yet (clear_stories resets both), so the evidence replaces.
-UPDATE articles a SET story_id = v.story_id, is_spam = v.evidence IS NOT NULL,
-    spam_evidence = CAST(v.evidence AS jsonb)
+-- no flags of its own yet (clear_stories resets both), so the evidence replaces. Its row exists
+-- (insert_fingerprints); the insert is for safety.
+INSERT INTO article_stories AS d (article_id, story_id, is_spam, spam_evidence)
+SELECT v.article_id, v.story_id, v.evidence IS NOT NULL, CAST(v.evidence AS jsonb)
 FROM (VALUES %s) AS v(article_id, story_id, evidence)
-WHERE a.article_id = v.article_id
+ON CONFLICT (article_id) DO UPDATE SET
+    story_id = EXCLUDED.story_id, is_spam = EXCLUDED.is_spam, spam_evidence = EXCLUDED.spam_evidence
 
 -- name: merge_stories
 -- Stories bridged by one article become one: the oldest story keeps its id.
-UPDATE articles a SET story_id = m.into_story_id
+UPDATE article_stories d SET story_id = m.into_story_id
 FROM (VALUES %s) AS m(story_id, into_story_id)
-WHERE a.story_id = m.story_id
+WHERE d.story_id = m.story_id
 
 -- name: delete_stories
 DELETE FROM stories WHERE story_id = ANY(:story_ids)
 
 -- name: story_members
-SELECT a.article_id, a.story_id, a.canonical_url, a.site, a.site_name, a.source_attribution,
-       a.published_at, a.created_at, a.title, a.is_spam,
+SELECT a.article_id, d.story_id, a.canonical_url, a.site, a.site_name, a.source_attribution,
+       a.published_at, a.created_at, a.title, d.is_spam,
        coalesce(CAST(s.settings ->> 'trust' AS double precision), 0) AS trust
-FROM articles a JOIN sources s USING (source_id)
-WHERE a.story_id = ANY(:story_ids)
-ORDER BY a.story_id, a.article_id
+FROM article_stories d JOIN articles a USING (article_id) JOIN sources s USING (source_id)
+WHERE d.story_id = ANY(:story_ids)
+ORDER BY d.story_id, a.article_id
 
 -- name: update_stories
 UPDATE stories s SET
@@ -87,30 +99,35 @@ FROM (VALUES %s) AS v(story_id, canonical_article_id, title, first_seen, last_se
 WHERE s.story_id = v.story_id
 
 -- name: add_spam_evidence
-UPDATE articles a SET is_spam = true,
-    spam_evidence = coalesce(a.spam_evidence, '[]'::jsonb) || CAST(v.evidence AS jsonb)
+-- Articles stored before the batch (they have a story, hence a row; the insert is for safety).
+INSERT INTO article_stories AS d (article_id, is_spam, spam_evidence)
+SELECT v.article_id, true, CAST(v.evidence AS jsonb)
 FROM (VALUES %s) AS v(article_id, evidence)
-WHERE a.article_id = v.article_id
+ON CONFLICT (article_id) DO UPDATE SET
+    is_spam = true, spam_evidence = coalesce(d.spam_evidence, '[]'::jsonb) || EXCLUDED.spam_evidence
 
 -- name: drop_spun_within_stories
 -- Removes spun_copy evidence pointing at an article of the same story; is_spam follows the rest.
-UPDATE articles a SET spam_evidence = nullif(kept.evidence, '[]'::jsonb),
-                      is_spam = kept.evidence <> '[]'::jsonb
+UPDATE article_stories d SET spam_evidence = nullif(kept.evidence, '[]'::jsonb),
+                             is_spam = kept.evidence <> '[]'::jsonb
 FROM (
     SELECT m.article_id,
            coalesce(jsonb_agg(e.value) FILTER (
                WHERE e.value ->> 'rule' <> 'spun_copy' OR src.story_id IS DISTINCT FROM m.story_id), '[]'::jsonb) AS evidence
-    FROM articles m
+    FROM article_stories m
     CROSS JOIN LATERAL jsonb_array_elements(m.spam_evidence) e
-    LEFT JOIN articles src ON src.article_id = CAST(e.value ->> 'of_article_id' AS bigint)
+    LEFT JOIN article_stories src ON src.article_id = CAST(e.value ->> 'of_article_id' AS bigint)
     WHERE m.story_id = ANY(:story_ids) AND m.spam_evidence @> '[{"rule": "spun_copy"}]'
     GROUP BY m.article_id
 ) kept
 -- Rows with nothing to drop stay as they are (an UPDATE that changes nothing still writes a row version).
-WHERE a.article_id = kept.article_id AND a.spam_evidence IS DISTINCT FROM nullif(kept.evidence, '[]'::jsonb)
+WHERE d.article_id = kept.article_id AND d.spam_evidence IS DISTINCT FROM nullif(kept.evidence, '[]'::jsonb)
 
 -- name: clear_stories
-UPDATE articles SET story_id = NULL, is_spam = false, spam_evidence = NULL WHERE story_id IS NOT NULL OR is_spam;
+-- Rows that say nothing but a story or flags go; exact-copy links stay (link_exact_duplicates owns them).
+DELETE FROM article_stories WHERE duplicate_of IS NULL;
+UPDATE article_stories SET story_id = NULL, is_spam = false, spam_evidence = NULL
+WHERE story_id IS NOT NULL OR is_spam OR spam_evidence IS NOT NULL;
 DELETE FROM stories;
 -- Story ids restart too, so the same articles and settings give the same ids.
 ALTER SEQUENCE stories_story_id_seq RESTART;
@@ -118,11 +135,14 @@ TRUNCATE article_fingerprints
 
 -- name: story_counts
 SELECT (SELECT count(*) FROM stories) AS stories,
-       (SELECT count(*) FROM articles WHERE story_id IS NULL) AS unassigned,
-       (SELECT count(*) FROM articles WHERE is_spam) AS spam
+       (SELECT count(*) FROM articles a LEFT JOIN article_stories d USING (article_id)
+        WHERE d.story_id IS NULL) AS unassigned,
+       (SELECT count(*) FROM article_stories WHERE is_spam) AS spam
 
 -- name: assignments
-SELECT article_id, url_id, story_id, is_spam FROM articles ORDER BY article_id
+SELECT a.article_id, a.url_id, d.story_id, coalesce(d.is_spam, false) AS is_spam
+FROM articles a LEFT JOIN article_stories d USING (article_id)
+ORDER BY a.article_id
 
 -- name: insert_test_source
 -- Tests and evaluation: a source for articles inserted without fetching.
@@ -145,15 +165,20 @@ RETURNING article_id
 
 -- name: link_exact_duplicates
 -- Identical normalized text at different URLs: every later copy points at the earliest article.
+-- Only links that change are written (a first link adds the article's article_stories row).
 WITH firsts AS (
     SELECT DISTINCT ON (text_sha256) text_sha256, article_id
     FROM articles ORDER BY text_sha256, article_id
+), wanted AS (
+    SELECT a.article_id, nullif(f.article_id, a.article_id) AS duplicate_of
+    FROM articles a JOIN firsts f USING (text_sha256)
 )
-UPDATE articles a SET duplicate_of = CASE WHEN f.article_id = a.article_id THEN NULL ELSE f.article_id END
-FROM firsts f
-WHERE a.text_sha256 = f.text_sha256
-  AND a.duplicate_of IS DISTINCT FROM (CASE WHEN f.article_id = a.article_id THEN NULL ELSE f.article_id END)
-RETURNING a.article_id, a.duplicate_of
+INSERT INTO article_stories AS d (article_id, duplicate_of)
+SELECT w.article_id, w.duplicate_of
+FROM wanted w LEFT JOIN article_stories now USING (article_id)
+WHERE w.duplicate_of IS DISTINCT FROM now.duplicate_of
+ON CONFLICT (article_id) DO UPDATE SET duplicate_of = EXCLUDED.duplicate_of
+RETURNING d.article_id, d.duplicate_of
 
 -- name: duplicate_count
-SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL
+SELECT count(*) FROM article_stories WHERE duplicate_of IS NOT NULL

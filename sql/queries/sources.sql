@@ -29,11 +29,12 @@ SELECT s.source_id, s.kind,
        count(u.url_id) FILTER (WHERE u.status = 'fetched') AS fetched,
        count(u.url_id) FILTER (WHERE u.status IN ('failed', 'blocked')) AS failed,
        count(a.article_id) AS articles,
-       count(a.article_id) FILTER (WHERE a.duplicate_of IS NOT NULL) AS duplicates
+       count(a.article_id) FILTER (WHERE d.duplicate_of IS NOT NULL) AS duplicates
 FROM sources s
 LEFT JOIN url_sources us USING (source_id)
 LEFT JOIN urls u ON u.url_id = us.url_id
 LEFT JOIN articles a ON a.url_id = u.url_id
+LEFT JOIN article_stories d ON d.article_id = a.article_id
 WHERE s.enabled
 GROUP BY s.source_id, s.kind
 ORDER BY s.source_id
@@ -41,4 +42,4 @@ ORDER BY s.source_id
 -- name: table_counts
 SELECT (SELECT count(*) FROM sources) AS sources, (SELECT count(*) FROM urls) AS urls,
        (SELECT count(*) FROM pages) AS pages, (SELECT count(*) FROM articles) AS articles,
-       (SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL) AS duplicates
+       (SELECT count(*) FROM article_stories WHERE duplicate_of IS NOT NULL) AS duplicates
