@@ -17,8 +17,8 @@
 --    runs as before, so a wrong estimate at most triples a query's cost and never changes its rows.
 --    The planner multiplies the selectivities of ANDed terms, which underestimates terms that come
 --    together (长三角 一体化: 2,754 estimated, 4,705 found at 20,000 articles): such a query keeps
---    the bitmap plan until the table is large enough for the walk to win even so. Without
---    statistics the estimate is small and the bitmap plan is taken, as in 014.
+--    the bitmap plan until the table is large enough for the walk to win even so. A table never
+--    analyzed takes the bitmap plan, as in 014.
 -- 3. The bitmap plan rechecks only the clauses the index does not decide (014 rechecked every
 --    clause when any needed it: 对口支援 新疆 read every candidate's text for 新疆 too).
 --
@@ -113,9 +113,10 @@ BEGIN
         EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM analyst.articles a WHERE a.search_vector @@ %L::tsquery',
                        tsq) INTO plan;
         estimate := greatest((plan -> 0 -> 'Plan' ->> 'Plan Rows')::real, 1);
-        SELECT greatest(c.reltuples, 1) INTO total FROM pg_class c WHERE c.oid = 'public.articles'::regclass;
+        -- reltuples is -1 until the table is first analyzed: no statistics, no walk.
+        SELECT c.reltuples INTO total FROM pg_class c WHERE c.oid = 'public.articles'::regclass;
         walk_limit := ceil(2 * estimate / walk_cost);
-        IF (skip + max_results) * total / estimate <= estimate / walk_cost THEN
+        IF total > 0 AND (skip + max_results) * total / estimate <= estimate / walk_cost THEN
             PERFORM set_config('enable_indexscan', 'on', true);
             EXECUTE format($q$
                 SELECT array_agg(a.article_id ORDER BY a.published_at DESC NULLS LAST, a.article_id DESC) FROM (
