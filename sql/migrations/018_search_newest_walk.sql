@@ -3,10 +3,7 @@
 --
 -- What changes, and why (measured at 20,000 articles, docs/scaling.md):
 --
--- 1. No parallel workers. A parallel bitmap heap scan over a frequent term's matches took 3x the
---    time of the serial one on the 2 shared cores (18 against 5.4 ms for 合作 发展's 13,190 matches:
---    worker start-up and the shared bitmap's coordination cost more than the scan).
--- 2. The first page of a frequent query walks the articles newest first and rechecks each with
+-- 1. The first page of a frequent query walks the articles newest first and rechecks each with
 --    strpos() until the page is full, instead of collecting every match from the GIN bitmap and
 --    sorting it. A bitmap costs ~1 us per match, a walked row up to ~20 us (its text is read), so
 --    the walk wins when few rows have to be walked for a page: the function asks the planner for
@@ -19,7 +16,8 @@
 --    together (长三角 一体化: 2,754 estimated, 4,705 found at 20,000 articles): such a query keeps
 --    the bitmap plan until the table is large enough for the walk to win even so. A table never
 --    analyzed takes the bitmap plan, as in 014.
--- 3. The bitmap plan rechecks only the clauses the index does not decide (014 rechecked every
+--    The walk runs without parallel workers: its rows must come in the order of the UNION ALL.
+-- 2. The bitmap plan rechecks only the clauses the index does not decide (014 rechecked every
 --    clause when any needed it: 对口支援 新疆 read every candidate's text for 新疆 too).
 --
 -- Story ids come from analyst.articles as before (its story_id and story_key columns).
@@ -31,7 +29,6 @@ RETURNS TABLE (article_id bigint, story_key bigint, story_id bigint, title text,
 LANGUAGE plpgsql VOLATILE   -- EXPLAIN (the estimate) may not run in a STABLE function
 SET search_path = pg_catalog, public
 SET work_mem = '64MB'
-SET max_parallel_workers_per_gather = 0
 SET enable_seqscan = off
 SET enable_indexscan = off
 SET enable_indexonlyscan = off
@@ -54,6 +51,7 @@ DECLARE
     total real;
     walk_limit bigint;
     page bigint[];
+    parallel_workers text;
 BEGIN
     IF order_by NOT IN ('newest', 'rank') THEN
         RAISE EXCEPTION 'order_by must be ''newest'' or ''rank'', not %', quote_literal(order_by);
@@ -117,7 +115,8 @@ BEGIN
         SELECT c.reltuples INTO total FROM pg_class c WHERE c.oid = 'public.articles'::regclass;
         walk_limit := ceil(2 * estimate / walk_cost);
         IF total > 0 AND (skip + max_results) * total / estimate <= estimate / walk_cost THEN
-            PERFORM set_config('enable_indexscan', 'on', true);
+            parallel_workers := current_setting('max_parallel_workers_per_gather');
+            PERFORM set_config('enable_indexscan', 'on', true), set_config('max_parallel_workers_per_gather', '0', true);
             EXECUTE format($q$
                 SELECT array_agg(a.article_id ORDER BY a.published_at DESC NULLS LAST, a.article_id DESC) FROM (
                     SELECT a.* FROM (
@@ -138,7 +137,8 @@ BEGIN
                     LIMIT $3 + $4) a $q$, recheck_all)
             INTO page
             USING tsq, terms, max_results, skip, patterns, after, after_at, walk_limit;
-            PERFORM set_config('enable_indexscan', 'off', true);
+            PERFORM set_config('enable_indexscan', 'off', true),
+                    set_config('max_parallel_workers_per_gather', parallel_workers, true);
             IF cardinality(page) = skip + max_results THEN
                 RAISE DEBUG 'analyst.search: newest-first walk (estimate %, walked at most % rows)', estimate, walk_limit;
                 RETURN QUERY EXECUTE format($q$
