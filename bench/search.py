@@ -7,9 +7,11 @@ embedded pgserver), dropped at the end:
    documents and, when ``../shared`` is there, real Chinese news sentences); SQL then makes
    ``--articles`` rows, each the text of two pool articles joined by a newline, and builds the
    search index (migration 014: a GIN expression index, the only search data stored). Each query
-   runs as ``analyst.search`` and as the LIKE query over title, text and translation with the same
-   meaning; both must return the same articles. Reported: the median of 3 runs after one warm-up,
-   all matches and the first page (50, newest first); the index's bytes per article.
+   runs as ``analyst.search``, as the baseline (``analyst.search`` as the migrations before
+   ``BASELINE_MIGRATION`` left it, kept under the schema ``bench_baseline`` in the same database:
+   the same index, so the two are paired) and as the LIKE query over title, text and translation
+   with the same meaning; all must return the same articles. Reported: the median of 3 runs after
+   one warm-up, all matches and the first page (50, newest first); the index's bytes per article.
 2. Indexing. ``pipeline.ingest`` of a served corpus (``--pages``, as ``make bench``); its articles'
    title, text and translation are then written again into a table without and with the search
    index (median of 5 each). Reported: that difference per row (tokens and GIN insert) times the
@@ -47,6 +49,8 @@ POOL = 4000
 # is made of cooperation news, so its terms are far more frequent than in a general news stream.
 QUERIES = ["合作 发展", "长三角 一体化", "上海 浙江", "对口支援 新疆", "沪 苏", "粤港澳 大湾区 -香港", "京津冀 OR 成渝"]
 TARGETS = {"speedup_two_word": 20.0, "indexing_share": 0.03}
+# The migration that restated analyst.search last: the bench times the function before it too.
+BASELINE_MIGRATION = 18
 
 log = logging.getLogger("bench.search")
 
@@ -83,6 +87,18 @@ def _median_s(conn, statement, params, runs: int = 3) -> tuple[float, list]:
     return statistics.median(times), rows
 
 
+def keep_baseline(url: str) -> None:
+    """In a database migrated up to BASELINE_MIGRATION (excluded): move analyst.search aside as
+    bench_baseline.search, then apply the remaining migrations."""
+    from mediamon import store
+
+    engine = store.engine_for(url)
+    with engine.begin() as conn:
+        store.execute(conn, "bench.create_baseline_schema")
+        store.execute(conn, "bench.keep_baseline_search")
+    store.upgrade(engine)
+
+
 def measure_search(url: str, articles: int) -> dict:
     from mediamon import store
 
@@ -114,21 +130,24 @@ def measure_search(url: str, articles: int) -> dict:
         for query in QUERIES:
             condition, params = _like_condition(query)
             like_all, like_rows = _median_s(conn, f"SELECT article_id FROM articles WHERE {condition}", params)
-            search_all, search_rows = _median_s(conn, "SELECT article_id FROM analyst.search(:q, 1000000)", {"q": query})
-            if {r[0] for r in like_rows} != {r[0] for r in search_rows}:
-                raise SystemExit(f"bench: analyst.search({query!r}) and LIKE disagree")
             like_page, like_first = _median_s(
                 conn, f"SELECT article_id FROM articles WHERE {condition} "
                       "ORDER BY published_at DESC NULLS LAST, article_id DESC LIMIT 50", params)
-            search_page, search_first = _median_s(conn, "SELECT article_id FROM analyst.search(:q, 50)", {"q": query})
-            if [r[0] for r in like_first] != [r[0] for r in search_first]:
-                raise SystemExit(f"bench: first pages of analyst.search({query!r}) and LIKE differ")
-            results["queries"].append({
-                "query": query, "matches": len(like_rows),
-                "like_all_ms": round(1000 * like_all, 1), "search_all_ms": round(1000 * search_all, 1),
-                "speedup_all": round(like_all / search_all, 1),
-                "like_page_ms": round(1000 * like_page, 1), "search_page_ms": round(1000 * search_page, 1),
-                "speedup_page": round(like_page / search_page, 1)})
+            timed = {"query": query, "matches": len(like_rows),
+                     "like_all_ms": round(1000 * like_all, 1), "like_page_ms": round(1000 * like_page, 1)}
+            for label, function in (("search", "analyst.search"), ("baseline", "bench_baseline.search")):
+                found_all, found_rows = _median_s(conn, f"SELECT article_id FROM {function}(:q, 1000000)", {"q": query})
+                if {r[0] for r in like_rows} != {r[0] for r in found_rows}:
+                    raise SystemExit(f"bench: {function}({query!r}) and LIKE disagree")
+                found_page, found_first = _median_s(conn, f"SELECT article_id FROM {function}(:q, 50)", {"q": query})
+                if [r[0] for r in like_first] != [r[0] for r in found_first]:
+                    raise SystemExit(f"bench: first pages of {function}({query!r}) and LIKE differ")
+                prefix = "" if label == "search" else "baseline_"
+                timed.update({f"{label}_all_ms": round(1000 * found_all, 1),
+                              f"{prefix}speedup_all": round(like_all / found_all, 1),
+                              f"{label}_page_ms": round(1000 * found_page, 1),
+                              f"{prefix}speedup_page": round(like_page / found_page, 1)})
+            results["queries"].append(timed)
     return results
 
 
@@ -198,14 +217,23 @@ def main(argv: list[str] | None = None) -> int:
     workdir = bench_run.PROJECT_ROOT / ".mediamon" / "bench-search"
     import shutil
 
+    from mediamon import store
+
     shutil.rmtree(workdir, ignore_errors=True)
     corpus_dir, state_dir = workdir / "corpus", workdir / "state"
     state_dir.mkdir(parents=True)
     results = {}
+    before = workdir / "migrations-before"
+    before.mkdir()
+    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name[:3]) < BASELINE_MIGRATION:
+            shutil.copy(path, before / path.name)
     with bench_run.scratch_databases(bench_run.server_admin_url()) as new_db:
         if not args.skip_search:
             log.info("search: %d articles", args.articles)
-            results["search"] = measure_search(new_db("search"), args.articles)
+            url = new_db("search", before)
+            keep_baseline(url)
+            results["search"] = measure_search(url, args.articles)
         manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages),
                                 html_dir=SHARED_DIR / "corpus" / "gne-zh" / "html", shared_dir=SHARED_DIR)
         with bench_run.served_corpus(corpus_dir) as ports:
@@ -233,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         results["summary"].update({
             "speedup_two_word_all_min": min(q["speedup_all"] for q in two_word),
             "speedup_two_word_page_min": min(q["speedup_page"] for q in two_word),
+            "baseline_speedup_two_word_all_min": min(q["baseline_speedup_all"] for q in two_word),
+            "baseline_speedup_two_word_page_min": min(q["baseline_speedup_page"] for q in two_word),
             "search_bytes_per_article": results["search"]["search_bytes_per_article"]})
     RESULTS_FILE.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_table(results))
@@ -255,10 +285,14 @@ def _search_lines(s: dict) -> list[str]:
     lines = [f"search over {s['articles']:,} articles (mean {s['mean_chars']} chars; table {s['table_mb']} MB, "
              f"search GIN {s['gin_mb']} MB = {s['search_bytes_per_article']:.0f} B/article, built in "
              f"{s['gin_build_s']} s; the rest of the table {s['other_article_bytes_per_article']:.0f} B/article)",
-             f"{'query':<22}{'matches':>9}{'LIKE all':>11}{'search all':>12}{'x':>7}{'LIKE p1':>10}{'search p1':>11}{'x':>7}"]
+             f"(baseline: analyst.search before migration {BASELINE_MIGRATION:03d}, same database and index)",
+             f"{'query':<22}{'matches':>9}{'LIKE all':>11}{'search all':>12}{'x':>7}{'baseline':>10}{'x':>7}"
+             f"{'LIKE p1':>10}{'search p1':>11}{'x':>7}{'baseline':>10}{'x':>7}"]
     for q in s["queries"]:
         lines.append(f"{q['query']:<22}{q['matches']:>9}{q['like_all_ms']:>9} ms{q['search_all_ms']:>10} ms"
-                     f"{q['speedup_all']:>7}{q['like_page_ms']:>8} ms{q['search_page_ms']:>9} ms{q['speedup_page']:>7}")
+                     f"{q['speedup_all']:>7}{q['baseline_all_ms']:>8} ms{q['baseline_speedup_all']:>7}"
+                     f"{q['like_page_ms']:>8} ms{q['search_page_ms']:>9} ms{q['speedup_page']:>7}"
+                     f"{q['baseline_page_ms']:>8} ms{q['baseline_speedup_page']:>7}")
     return lines
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ English ``reason`` of each article stands in for a machine translation, so terms
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 from dataclasses import replace
@@ -258,3 +259,84 @@ def test_upgrade_from_stored_vectors_drops_them_and_indexes_existing_articles(se
                                 ('"Greater Bay"', {3}), ("浙 OR 湾区", {1, 2, 3})]:
             assert {r[0] for r in conn.execute(sa.text("SELECT article_id FROM analyst.search(:q)"),
                                                {"q": query})} == expected, query
+
+
+@needs_shared
+def test_first_page_of_a_frequent_query_walks_newest_first_and_equals_the_bitmap(corpus, caplog):
+    """Migration 018: the first pages of a frequent query come from a walk in date order, with the
+    same rows as the GIN bitmap plan (which a result over 1,000 rows always takes). The plan taken
+    is the function's DEBUG message, which SQLAlchemy's psycopg2 dialect logs."""
+    with store.transaction(corpus) as conn:
+        # Four copies of every text, a quarter of them undated (the order puts those last, by id):
+        # enough rows for the planner's estimate to make the walk the cheaper plan.
+        conn.execute(sa.text(
+            "INSERT INTO urls (canonical_url, source_id, host, status) "
+            "SELECT canonical_url || '#' || k, 'shared', '127.0.0.1', 'fetched' FROM urls, generate_series(1, 3) k"))
+        conn.execute(sa.text(
+            "INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, translation, published_at, "
+            "                      text_sha256, extractor_version) "
+            "SELECT u.url_id, u.canonical_url, 'shared', '127.0.0.1', a.title, a.text, a.translation, "
+            "       CASE WHEN u.url_id % 4 <> 0 THEN a.published_at - (u.url_id % 97) * interval '1 day' END, "
+            "       a.text_sha256, 'test' "
+            "FROM urls u JOIN articles a ON a.canonical_url = split_part(u.canonical_url, '#', 1) "
+            "WHERE u.canonical_url LIKE '%#%'"))
+    with store.engine(corpus).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE articles")
+    with store.transaction(corpus) as conn:
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        conn.exec_driver_sql("SET LOCAL client_min_messages = debug1")
+        caplog.set_level(logging.INFO, logger="sqlalchemy.dialects.postgresql")
+        for query in ("的", "在 OR 发展", "的 -合作"):
+            everything = [r.article_id for r in conn.execute(sa.text(
+                "SELECT article_id FROM analyst.search(:q, 100000)"), {"q": query})]
+            assert "GIN bitmap" in caplog.text, query
+            caplog.clear()
+            pages, after = [], None
+            for _ in range(4):
+                page = [r.article_id for r in conn.execute(sa.text(
+                    "SELECT article_id FROM analyst.search(:q, 5, after => :after)"), {"q": query, "after": after})]
+                pages += page
+                after = page[-1]
+            assert pages == everything[:20] and len(everything) > 20, query
+            # The walk gives up (and the bitmap plan answers) when the estimate was too high.
+            assert "newest-first walk" in caplog.text, query
+            skipped = [r.article_id for r in conn.execute(sa.text(
+                "SELECT article_id FROM analyst.search(:q, 5, 10)"), {"q": query})]   # walks or not: 15 rows
+            assert skipped == everything[10:15], query
+            caplog.clear()
+        # The undated articles come last: paging reaches them through the walk too.
+        undated = [r.article_id for r in conn.execute(sa.text(
+            "SELECT article_id FROM analyst.search('的', 100000) WHERE published_at IS NULL"))]
+        everything = [r.article_id for r in conn.execute(sa.text("SELECT article_id FROM analyst.search('的', 100000)"))]
+        assert undated and everything[-len(undated):] == undated
+        last_dated = everything[-len(undated) - 1]
+        assert [r.article_id for r in conn.execute(sa.text(
+            "SELECT article_id FROM analyst.search('的', 5, after => :a)"), {"a": last_dated})] == undated[:5]
+        assert [r.article_id for r in conn.execute(sa.text(
+            "SELECT article_id FROM analyst.search('的', 5, after => :a)"), {"a": undated[0]})] == undated[1:6]
+
+
+def test_upgrade_restates_search_and_keeps_its_grants(settings, other_database, tmp_path):
+    """An install at migration 016 upgrades to 018's analyst.search: still callable by the analyst
+    role only, with the same signature and output."""
+    old = replace(settings, database_url=other_database)
+    install_at_migration(old.database_url, 16, tmp_path)
+    with store.transaction(old) as conn:
+        conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
+                             "VALUES ('old', 'old', 'zh', 'page', 'http://127.0.0.1/')")
+        conn.exec_driver_sql("INSERT INTO urls (url_id, canonical_url, source_id, host, status) "
+                             "VALUES (1, 'http://127.0.0.1/1', 'old', '127.0.0.1', 'fetched')")
+        conn.exec_driver_sql("INSERT INTO articles (url_id, canonical_url, source_id, site, title, text, "
+                             "text_sha256, extractor_version) VALUES (1, 'http://127.0.0.1/1', 'old', '127.0.0.1', "
+                             "'沪苏合作', '上海与江苏签署长三角一体化协议', '1', 'old')")
+    store.upgrade(store.engine(old))
+    with store.transaction(old) as conn:
+        assert conn.execute(sa.text(
+            "SELECT has_function_privilege('mediamon_analyst', 'analyst.search(text, integer, integer, text, bigint)', "
+            "'EXECUTE'), has_function_privilege('public', 'analyst.search(text, integer, integer, text, bigint)', "
+            "'EXECUTE')")).one() == (True, False)
+        conn.exec_driver_sql("SET LOCAL ROLE mediamon_analyst")
+        rows = conn.execute(sa.text("SELECT * FROM analyst.search('长三角 沪', 10)")).fetchall()
+        assert [(r.title, r.rank) for r in rows] == [("沪苏合作", 1.0)]
+        assert list(rows[0]._mapping) == ["article_id", "story_key", "story_id", "title", "site", "published_at",
+                                          "published_date", "rank"]
