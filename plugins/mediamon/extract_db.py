@@ -96,7 +96,7 @@ def _older_objects_frozen() -> Iterator[None]:
     object of the process: a pipeline process holds ~92,000 after its imports (SQLAlchemy,
     psycopg2, the stages) and ~130,000 by the end of the bench's ingest, against ~31,000 in a
     process that imports trafilatura alone. Those passes took ~2.5 ms a page in the bench's ingest
-    (200 pages), ~0.8 with the older objects frozen.
+    (200 pages), ~1 with the older objects frozen.
     Garbage made in the block is still collected; what was frozen is handed back to the collector
     at exit. A caller that froze objects itself (Airflow's LocalExecutor does before it forks its
     workers) manages the collector: then nothing is changed.
