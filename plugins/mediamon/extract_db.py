@@ -6,12 +6,9 @@ outcomes are :class:`~mediamon.outcomes.ExtractStatus` and :class:`~mediamon.out
 """
 from __future__ import annotations
 
-import gc
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,31 +40,30 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
     outcomes: list[tuple[int, str, str | None, str]] = []
     reasons: Counter[str] = Counter()
     raw = archive_db.reader(settings)
-    with _older_objects_frozen():
-        for page in pages:
-            try:
-                body = raw.read(archive_db.pointer_of(page)).body
-            except archive.ArchiveError as exc:
-                log.error("page %s: %s", page.url_id, exc)
-                reasons[ExtractReason.ARCHIVE_UNREADABLE] += 1
-                outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, ExtractReason.ARCHIVE_UNREADABLE, version))
-                continue
-            try:
-                result = extract.extract(body, url=page.final_url, declared_charset=page.declared_charset,
-                                         settings=settings.extract, listed_at=page.listed_published_at,
-                                         fetched_at=page.fetched_at)
-                canonical = article_canonical_url(page.final_url, page.canonical_url, result.canonical_url)
-            except Exception as exc:  # noqa: BLE001 - isolation: one page's failure is its own
-                reason = error_reason(exc)
-                log.error("extract %s: %s", page.final_url[:300], reason, exc_info=exc)
-                reasons[reason] += 1
-                outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, reason, version))
-                continue
-            if result.failure_reason:
-                reasons[result.failure_reason] += 1
-                outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, result.failure_reason, version))
-                continue
-            articles.append((page, canonical, result))
+    for page in pages:
+        try:
+            body = raw.read(archive_db.pointer_of(page)).body
+        except archive.ArchiveError as exc:
+            log.error("page %s: %s", page.url_id, exc)
+            reasons[ExtractReason.ARCHIVE_UNREADABLE] += 1
+            outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, ExtractReason.ARCHIVE_UNREADABLE, version))
+            continue
+        try:
+            result = extract.extract(body, url=page.final_url, declared_charset=page.declared_charset,
+                                     settings=settings.extract, listed_at=page.listed_published_at,
+                                     fetched_at=page.fetched_at)
+            canonical = article_canonical_url(page.final_url, page.canonical_url, result.canonical_url)
+        except Exception as exc:  # noqa: BLE001 - isolation: one page's failure is its own
+            reason = error_reason(exc)
+            log.error("extract %s: %s", page.final_url[:300], reason, exc_info=exc)
+            reasons[reason] += 1
+            outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, reason, version))
+            continue
+        if result.failure_reason:
+            reasons[result.failure_reason] += 1
+            outcomes.append((page.url_id, ExtractStatus.NO_ARTICLE, result.failure_reason, version))
+            continue
+        articles.append((page, canonical, result))
     try:
         with store.transaction(settings) as conn:
             loaded = _load(conn, articles, outcomes, version)
@@ -84,31 +80,6 @@ def extract_pages(settings: Settings, url_ids: list[int] | None = None, *, repro
              len(pages), len(loaded), new, len(loaded) - new, sum(reasons.values()), dict(reasons))
     return ExtractResult(pages=len(pages), articles=len(loaded), new_articles=new,
                          no_article=sum(reasons.values()), reasons={str(k): v for k, v in reasons.items()})
-
-
-@contextmanager
-def _older_objects_frozen() -> Iterator[None]:
-    """Keep the objects that exist on entry (imports, settings, the batch's page rows) out of the
-    cyclic collector's full passes while the block runs, as if ``gc.freeze()`` had been called.
-
-    Extraction makes many objects that outlive a few collections (lxml proxies and lists held
-    while trafilatura works on a page), so full passes come every few pages, and each scans every
-    object of the process: a pipeline process holds ~92,000 after its imports (SQLAlchemy,
-    psycopg2, the stages) and ~130,000 by the end of the bench's ingest, against ~31,000 in a
-    process that imports trafilatura alone. Those passes took ~2.5 ms a page in the bench's ingest
-    (200 pages), ~1 with the older objects frozen.
-    Garbage made in the block is still collected; what was frozen is handed back to the collector
-    at exit. A caller that froze objects itself (Airflow's LocalExecutor does before it forks its
-    workers) manages the collector: then nothing is changed.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 Outcome = tuple[int, str, str | None, str]  # url_id, extract status, reason, extractor version
