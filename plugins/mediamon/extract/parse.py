@@ -19,9 +19,7 @@ _LOOKS_LIKE_MARKUP = re.compile(r"<\s*(?:html|head|body|div|p|table|meta|title|b
 
 
 def _html_parser(**options: Any) -> lxml.html.HTMLParser:
-    # No table of id attributes (trafilatura's own loader keeps none either): nothing here looks
-    # elements up by id, and libxml2 fills that table on the parse and on every copy of the tree.
-    parser = lxml.html.HTMLParser(collect_ids=False, **options)
+    parser = lxml.html.HTMLParser(**options)
     # lxml.html picks each element's class (FormElement, InputElement ...) in a Python method for
     # every element object made, by us or by trafilatura on its copies of the tree: 5-8 % of the
     # extraction time. Neither uses those form classes; this lookup runs in C.
