@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -48,12 +48,17 @@ def save_page(conn: sa.Connection, url_id: int, response: Any, pointer: archive.
               fetched_at: datetime) -> None:
     """Record a page and its pointer. ``response``: a fetch result or an archived response (both
     have ``url``, ``status``, ``headers``, ``body``, ``content_type`` and ``charset``)."""
-    store.execute(conn, "archive.save_page", {
-        "url_id": url_id, "final_url": getattr(response, "final_url", None) or response.url,
-        "http_status": response.status, "headers": json.dumps(archive.header_summary(response.headers)),
-        "content_type": response.content_type, "declared_charset": response.charset,
-        "warc_file": pointer.file, "warc_offset": pointer.offset, "warc_length": pointer.length,
-        "body_bytes": len(response.body), "body_sha256": pointer.payload_sha256, "fetched_at": fetched_at})
+    save_pages(conn, [(url_id, response, pointer, fetched_at)])
+
+
+def save_pages(conn: sa.Connection, pages: Sequence[tuple[int, Any, archive.RecordPointer, datetime]]) -> None:
+    """Record many pages as :func:`save_page` does, in one round trip: ``(url_id, response,
+    pointer, fetched_at)`` each (a url_id at most once)."""
+    store.execute_many_values(conn, "archive.save_pages", [
+        (url_id, getattr(response, "final_url", None) or response.url, response.status,
+         json.dumps(archive.header_summary(response.headers)), response.content_type, response.charset,
+         pointer.file, pointer.offset, pointer.length, len(response.body), pointer.payload_sha256, fetched_at)
+        for url_id, response, pointer, fetched_at in pages])
 
 
 # --- moving the blobs of an existing install -----------------------------------------------------

@@ -168,7 +168,8 @@ def _record_fetched(conn: sa.Connection, durable: list[tuple[_Fetched, archive.R
     The pages of one group (the records one fsync made durable, ``archive.sync_every_records``)
     are committed together: a crash loses the group's rows whole, and its URLs, still pending,
     are fetched again, as they would be had the crash come before the fsync. One transaction per
-    group instead of per page saves three round trips a page (BEGIN, SET LOCAL, COMMIT). Should
+    group instead of per page saves three round trips a page (BEGIN, SET LOCAL, COMMIT), and one
+    multi-row statement for the group's page rows and one for its URLs two more. Should
     the database refuse the group, each page is tried in its own transaction: a page whose row is
     refused is recorded against its own URL (pending with reason ``error:<type>``, one attempt, as
     :func:`_record_error` does; its reason is added to ``refused``) and the others are kept.
@@ -198,8 +199,9 @@ def _record_fetched(conn: sa.Connection, durable: list[tuple[_Fetched, archive.R
 
 
 def _record_group(conn: sa.Connection, durable: list[tuple[_Fetched, archive.RecordPointer]]) -> None:
+    # Two statements for the whole group (its page rows, its URLs) rather than two per page.
     with conn.begin():
         store.execute(conn, "fetch.commit_without_flush")
-        for (url_id, result, fetched_at), pointer in durable:
-            archive_db.save_page(conn, url_id, result, pointer, fetched_at)
-            store.execute(conn, "fetch.mark_url", {"url_id": url_id, "status": UrlStatus.FETCHED, "reason": None})
+        archive_db.save_pages(conn, [(url_id, result, pointer, fetched_at)
+                                     for (url_id, result, fetched_at), pointer in durable])
+        store.execute(conn, "fetch.mark_urls_fetched", {"url_ids": [url_id for (url_id, _, _), _ in durable]})

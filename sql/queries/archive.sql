@@ -1,13 +1,14 @@
 -- Queries of the raw-page archive (mediamon.archive_db): pointers, the move of old blobs,
 -- retention, export and import.
 
--- name: save_page
--- A page's response, its pointer into the archive and its fetch time. A re-fetch points at the
--- new record (the old one stays in its file until retention) and asks for extraction again.
+-- name: save_pages
+-- Pages' responses, their pointers into the archive and their fetch times, many rows in one
+-- statement (the headers as JSON text: INSERT casts each VALUES row to the columns' types). A
+-- re-fetch points at the new record (the old one stays in its file until retention) and asks for
+-- extraction again.
 INSERT INTO pages (url_id, final_url, http_status, headers, content_type, declared_charset,
                    warc_file, warc_offset, warc_length, body_bytes, body_sha256, fetched_at)
-VALUES (:url_id, :final_url, :http_status, CAST(:headers AS jsonb), :content_type, :declared_charset,
-        :warc_file, :warc_offset, :warc_length, :body_bytes, :body_sha256, :fetched_at)
+VALUES %s
 ON CONFLICT (url_id) DO UPDATE SET
     final_url = EXCLUDED.final_url, http_status = EXCLUDED.http_status, headers = EXCLUDED.headers,
     content_type = EXCLUDED.content_type, declared_charset = EXCLUDED.declared_charset,

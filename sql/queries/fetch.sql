@@ -35,6 +35,12 @@ UPDATE urls SET status = :status, reason = :reason, attempts = attempts + 1, las
     fetched_at = CASE WHEN :status = 'fetched' THEN now() ELSE fetched_at END
 WHERE url_id = :url_id
 
+-- name: mark_urls_fetched
+-- fetch.mark_url with status 'fetched' for many URLs in one statement.
+UPDATE urls SET status = 'fetched', reason = NULL, attempts = attempts + 1, last_attempt_at = now(),
+    fetched_at = now()
+WHERE url_id = ANY(:url_ids)
+
 -- name: give_up_or_retry_url
 -- A temporary failure leaves the URL pending for a later run, until it has been attempted
 -- :max_attempts times; then it fails for good with its last reason.
