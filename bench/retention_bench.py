@@ -33,10 +33,8 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -92,14 +90,7 @@ def _migrated(admin_url: str, name: str, last: int | None) -> str:
 
     db.ensure_database(admin_url, name)
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = store.MIGRATIONS_DIR
-        if last is not None:
-            directory = Path(tmp)
-            for path in store.MIGRATIONS_DIR.glob("*.sql"):
-                if int(path.name[:3]) <= last:
-                    shutil.copy(path, directory / path.name)
-        store.upgrade(store.engine_for(url), directory)
+    store.upgrade(store.engine_for(url), last=last)
     return url
 
 

@@ -495,8 +495,8 @@ def server_admin_url() -> str:
 
 @contextmanager
 def scratch_databases(admin_url: str):
-    """Yields ``new(label[, migrations]) -> url`` creating migrated scratch databases (all migrations, or
-    those of the directory ``migrations``), all dropped at exit
+    """Yields ``new(label[, last]) -> url`` creating migrated scratch databases (all migrations, or
+    those up to version ``last``), all dropped at exit
     (with the ``<name>_airflow`` metadata databases Airflow runs create next to them)."""
     from sqlalchemy.engine import make_url
 
@@ -504,11 +504,11 @@ def scratch_databases(admin_url: str):
 
     run_id, created = uuid.uuid4().hex[:8], {}
 
-    def new(label: str, migrations: Path = store.MIGRATIONS_DIR) -> str:
+    def new(label: str, last: int | None = None) -> str:
         name = f"mediamon_bench_{run_id}_{label}"
         db.ensure_database(admin_url, name)
         created[name] = url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        store.upgrade(store.engine_for(url), migrations)
+        store.upgrade(store.engine_for(url), last=last)
         return url
 
     try:

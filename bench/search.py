@@ -217,21 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     workdir = bench_run.PROJECT_ROOT / ".mediamon" / "bench-search"
     import shutil
 
-    from mediamon import store
 
     shutil.rmtree(workdir, ignore_errors=True)
     corpus_dir, state_dir = workdir / "corpus", workdir / "state"
     state_dir.mkdir(parents=True)
     results = {}
-    before = workdir / "migrations-before"
-    before.mkdir()
-    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:3]) < BASELINE_MIGRATION:
-            shutil.copy(path, before / path.name)
     with bench_run.scratch_databases(bench_run.server_admin_url()) as new_db:
         if not args.skip_search:
             log.info("search: %d articles", args.articles)
-            url = new_db("search", before)
+            url = new_db("search", BASELINE_MIGRATION - 1)
             keep_baseline(url)
             results["search"] = measure_search(url, args.articles)
         manifest = corpus.build(corpus_dir, corpus.CorpusSpec(pages=args.pages),

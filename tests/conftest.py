@@ -6,7 +6,6 @@ Each session creates its own database and drops it at the end.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -71,15 +70,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
                    reports_dir=tmp_path / "reports")
 
 
-def install_at_migration(database_url: str, last: int, tmp_path: Path) -> None:
+def install_at_migration(database_url: str, last: int) -> None:
     """Bring a fresh database to migration ``last`` only: an existing install from before the
     later migrations, for upgrade tests."""
-    old_schema = tmp_path / "migrations"
-    old_schema.mkdir()
-    for path in sorted(store.MIGRATIONS_DIR.glob("*.sql")):
-        if int(path.name[:3]) <= last:
-            shutil.copy(path, old_schema / path.name)
-    store.upgrade(store.engine_for(database_url), old_schema)
+    store.upgrade(store.engine_for(database_url), last=last)
 
 
 @pytest.fixture(scope="session")

@@ -113,7 +113,7 @@ def test_migrate_moves_old_blobs_into_the_archive_and_drops_them(settings, other
     """An install at migration 007 with bodies in pages.body_gzip: `db upgrade` keeps them, the
     move writes, verifies and drops them, and extraction then reads the archive."""
     old = replace(settings, database_url=other_database, archive=ArchiveSettings(url=str(tmp_path / "archive")))
-    install_at_migration(old.database_url, 7, tmp_path)
+    install_at_migration(old.database_url, 7)
     bodies = {i: own_page(i, "news.example.cn").body for i in range(30)}
     with store.transaction(old) as conn:
         conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "

@@ -117,7 +117,7 @@ def test_migration_019_partitions_an_existing_history_with_every_row_kept(settin
     """An install before 019 with two months of discover history: after the upgrade every row is
     in its month's partition with its id, new ids follow, and deleting a source still cascades."""
     old = replace(settings, database_url=other_database)
-    install_at_migration(old.database_url, 18, tmp_path)
+    install_at_migration(old.database_url, 18)
     old = _sync(old, tmp_path)
     with store.transaction(old) as conn:
         _history(conn, "busy", [(h, h % 3) for h in range(0, 50 * 24, 7)])

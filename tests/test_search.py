@@ -235,7 +235,7 @@ def test_upgrade_from_stored_vectors_drops_them_and_indexes_existing_articles(se
     """An install at migration 013 (a stored search_vector per article, filled by the old search
     stage): 014 drops the column and its indexes, and the articles already there are found."""
     old = replace(settings, database_url=other_database)
-    install_at_migration(old.database_url, 13, tmp_path)
+    install_at_migration(old.database_url, 13)
     texts = ["上海与江苏、浙江、安徽共同推进长三角一体化", "沪苏浙皖四地合作", "粤港澳大湾区 Greater Bay Area"]
     with store.transaction(old) as conn:
         conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
@@ -320,7 +320,7 @@ def test_upgrade_restates_search_and_keeps_its_grants(settings, other_database, 
     """An install at migration 016 upgrades to 018's analyst.search: still callable by the analyst
     role only, with the same signature and output."""
     old = replace(settings, database_url=other_database)
-    install_at_migration(old.database_url, 16, tmp_path)
+    install_at_migration(old.database_url, 16)
     with store.transaction(old) as conn:
         conn.exec_driver_sql("INSERT INTO sources (source_id, name, language, kind, url) "
                              "VALUES ('old', 'old', 'zh', 'page', 'http://127.0.0.1/')")

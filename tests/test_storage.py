@@ -87,7 +87,7 @@ def test_migration_015_moves_an_existing_lsh_index_and_trims_archived_headers(se
     the archive and one whose body is still in the database. After the upgrade the old fingerprints
     are found through the new index and count as made with the current settings."""
     old = replace(settings, database_url=other_database)
-    install_at_migration(old.database_url, 13, tmp_path)
+    install_at_migration(old.database_url, 13)
     text = "\n".join(seed_paragraphs("002"))
     stored = add_article(old, "news.example:80", "a.html", text)
     keys = list(dedupe.fingerprint(text, old.dedupe).band_keys)
@@ -149,7 +149,7 @@ def test_migration_017_moves_story_spam_and_duplicate_columns_to_article_stories
     after the upgrade the analyst view shows the same values, articles has none of the columns,
     and dedupe goes on from the stored stories (a new copy joins its story; a rebuild keeps it)."""
     old = replace(settings, database_url=other_database)
-    install_at_migration(old.database_url, 16, tmp_path)
+    install_at_migration(old.database_url, 16)
     text = "\n".join(seed_paragraphs("002"))
     first = add_article(old, "news.example:80", "a.html", text)
     repost = add_article(old, "repost.example:80", "b.html", text + "\n责任编辑：张三")

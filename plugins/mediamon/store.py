@@ -134,8 +134,9 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Pa
     return found
 
 
-def upgrade(eng: sa.Engine, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply every migration not yet recorded in ``schema_migrations``.
+def upgrade(eng: sa.Engine, directory: Path = MIGRATIONS_DIR, *, last: int | None = None) -> list[str]:
+    """Apply every migration not yet recorded in ``schema_migrations`` (up to version ``last`` when
+    given: an install from before the later migrations, for upgrade tests and benches).
 
     All pending migrations run in one transaction, so a failing one leaves the schema as it was.
     Concurrent callers serialize on an advisory lock, so two workers starting at once are safe.
@@ -151,6 +152,8 @@ def upgrade(eng: sa.Engine, directory: Path = MIGRATIONS_DIR) -> list[str]:
         done = {row.version: row.sha256 for row in conn.execute(
             sa.text("SELECT version, sha256 FROM schema_migrations"))}
         for version, name, path in migration_files(directory):
+            if last is not None and version > last:
+                break
             body = path.read_text(encoding="utf-8")
             digest = hashlib.sha256(body.encode()).hexdigest()
             if version in done:
